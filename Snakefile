@@ -1,0 +1,24 @@
+# Regenerates the figures and tables of five deep-learning write-ups.
+#   snakemake --cores 8 --resources gpu=1                  # full preset (real data)
+#   snakemake --cores 2 --config preset=smoke              # whole DAG, synthetic data, minutes
+# See README.md; the studies are data in config.yaml.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/figures.smk"
+include: "rules/scratch.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        lambda wc: TARGETS,

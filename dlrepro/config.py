@@ -1,0 +1,299 @@
+"""Configuration: schema validation, presets and the expansion of sweeps into runs.
+
+``resolve(raw)`` is what the Snakefile calls. It validates the raw config against
+``config.schema.yaml`` (an error names the key path), applies the chosen preset, and
+expands every experiment of every torch study into fully resolved runs, each checked
+again so that a bad value inside a grid or a case is reported with its place.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
+SCHEMAS_DIR = Path(__file__).with_name("schemas")
+RUN_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the offending key path."""
+
+
+@dataclass
+class Run:
+    study: str
+    experiment: str
+    name: str
+    settings: dict          # everything the training depends on (the rule's params)
+    reported: dict = field(default_factory=dict)  # the write-up's numbers (not a param)
+
+    @property
+    def key(self) -> str:
+        return f"{self.study}/{self.experiment}/{self.name}"
+
+
+@dataclass
+class Resolved:
+    preset: str
+    results: str            # results/{preset}
+    device: str
+    data: dict
+    scale: dict | None
+    tolerances: dict
+    studies: dict           # study name -> study mapping (after the preset)
+    runs: dict[str, Run]    # "study/experiment/run" -> Run
+
+    def study_runs(self, study: str, experiments: list[str] | None = None) -> list[Run]:
+        return [r for r in self.runs.values() if r.study == study
+                and (experiments is None or r.experiment in experiments)]
+
+    def datasets(self) -> list[str]:
+        return sorted({r.settings["dataset"] for r in self.runs.values()})
+
+
+# ----------------------------------------------------------------------------- schema
+@lru_cache(maxsize=None)
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _validator(sch: dict):
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(sch)
+    return cls(sch)
+
+
+def _path(parts) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "<top level>"
+
+
+def _describe(err) -> str:
+    if err.validator == "additionalProperties" and "unexpected" in err.message:
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        allowed = ", ".join(sorted(err.schema.get("properties", {}))) or "none"
+        return f"unknown key {', '.join(map(repr, extra))} (allowed: {allowed})"
+    if err.validator == "enum":
+        return f"{err.instance!r} is not one of {err.validator_value}"
+    return err.message
+
+
+def validate(instance: Any, sch: dict, where: str = "") -> None:
+    """Raise ConfigError listing every schema violation, each with its key path."""
+    errors = sorted(_validator(sch).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        return
+    lines = []
+    for err in errors:
+        if "propertyNames" in err.schema_path:
+            bad = err.instance
+            lines.append(f"  {_path(err.absolute_path)}: bad name {bad!r} "
+                         f"(names are lower case letters, digits and _)")
+            continue
+        # Descend into the most specific error of anyOf/oneOf/allOf groups.
+        while err.context:
+            err = min(err.context, key=lambda e: -len(e.absolute_path))
+        path = _path(err.absolute_path)
+        lines.append(f"  {where + ': ' if where else ''}{path}: {_describe(err)}")
+    raise ConfigError("invalid configuration:\n" + "\n".join(dict.fromkeys(lines)))
+
+
+def _sub_schema(name: str) -> dict:
+    root = schema()
+    return {"$schema": root["$schema"], "$defs": root["$defs"], "$ref": f"#/$defs/{name}"}
+
+
+# ----------------------------------------------------------------------------- merging
+def deep_merge(base: dict, over: dict) -> dict:
+    """Return ``base`` updated recursively by ``over`` (neither is modified)."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def undot(flat: dict) -> dict:
+    """{"optimizer.lr": 1e-3} -> {"optimizer": {"lr": 1e-3}} (nested dicts merged)."""
+    out: dict = {}
+    for key, value in flat.items():
+        parts = key.split(".")
+        if not all(parts):
+            raise ConfigError(f"bad dotted key {key!r}")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"key {key!r} conflicts with a value set above it")
+        if isinstance(value, dict) and isinstance(node.get(parts[-1]), dict):
+            node[parts[-1]] = deep_merge(node[parts[-1]], value)
+        else:
+            node[parts[-1]] = value
+    return out
+
+
+def get_dotted(d: dict, key: str, default: Any = None) -> Any:
+    node: Any = d
+    for p in key.split("."):
+        if not isinstance(node, dict) or p not in node:
+            return default
+        node = node[p]
+    return node
+
+
+def canonical(obj: Any) -> Any:
+    """Sort mapping keys recursively so that params compare by content."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [canonical(v) for v in obj]
+    return obj
+
+
+def settings_hash(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(canonical(settings), sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- expansion
+def fmt_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def _run_name(template: str | None, point: dict) -> str:
+    if template:
+        def sub(m):
+            key = m.group(1)
+            if key not in point:
+                raise ConfigError(f"run name template {template!r} uses {{{key}}}, which is not a swept key")
+            return fmt_value(point[key])
+        return re.sub(r"\{([^{}]+)\}", sub, template)
+    if not point:
+        return "run"
+    return "_".join(f"{k.split('.')[-1]}-{fmt_value(v)}" for k, v in point.items())
+
+
+def _points(exp: dict, where: str) -> list[tuple[str | None, dict]]:
+    if "grid" in exp:
+        keys = list(exp["grid"])
+        return [(None, dict(zip(keys, combo))) for combo in itertools.product(*exp["grid"].values())]
+    if "cases" in exp:
+        out = []
+        for i, case in enumerate(exp["cases"]):
+            case = dict(case)
+            name = case.pop("name", None)
+            if name is not None and not isinstance(name, str):
+                raise ConfigError(f"{where}.cases[{i}].name: must be a string")
+            out.append((name, case))
+        return out
+    return [(None, {})]
+
+
+def _apply_scale(settings: dict, scale: dict | None) -> dict:
+    if not scale:
+        return settings
+    s = dict(settings)
+    if "epochs" in scale:
+        s["epochs"] = min(s["epochs"], scale["epochs"])
+    if "train_subset" in scale:
+        s["train_subset"] = min(s.get("train_subset") or scale["train_subset"], scale["train_subset"])
+    if "eval_subset" in scale:
+        s["eval_subset"] = min(s.get("eval_subset") or scale["eval_subset"], scale["eval_subset"])
+    if s.get("val_split"):
+        # keep a validation split that a scaled-down synthetic train set can hold
+        s["val_split"] = {**s["val_split"], "size": min(s["val_split"]["size"], scale.get("eval_subset", 10**9))}
+    return s
+
+
+def expand_study(study_name: str, study: dict, scale: dict | None) -> list[Run]:
+    runs: list[Run] = []
+    run_keys = set(schema()["$defs"]["run"]["properties"]) | {"init_from"}
+    defaults = study.get("defaults", {})
+    for exp_name, exp in study.get("experiments", {}).items():
+        where = f"studies.{study_name}.experiments.{exp_name}"
+        base = deep_merge(defaults, undot(exp.get("set", {})))
+        seen: set[str] = set()
+        for name, point in _points(exp, where):
+            for key in point:
+                if key.split(".")[0] not in run_keys:
+                    raise ConfigError(f"{where}: unknown run key {key.split('.')[0]!r} in {key!r} "
+                                      f"(allowed: {', '.join(sorted(run_keys))})")
+            settings = deep_merge(base, undot(point))
+            name = name or _run_name(exp.get("name"), point)
+            if not RUN_NAME_RE.match(name):
+                raise ConfigError(f"{where}: run name {name!r} may hold only letters, digits and _.+-")
+            if name in seen:
+                raise ConfigError(f"{where}: two runs are named {name!r}; give the cases distinct names")
+            seen.add(name)
+            validate(settings, _sub_schema("run_resolved"), where=f"{where} (run {name})")
+            settings = canonical(_apply_scale(settings, scale))
+            reported = exp.get("reported", {}).get(name, {})
+            runs.append(Run(study_name, exp_name, name, settings, reported))
+        unknown = set(exp.get("reported", {})) - seen
+        if unknown:
+            raise ConfigError(f"{where}.reported: no run named {', '.join(sorted(unknown))} "
+                              f"(runs: {', '.join(sorted(seen))})")
+    return runs
+
+
+def resolve(raw: dict) -> Resolved:
+    """Validate ``raw`` (Snakemake's ``config``), apply its preset, expand every run."""
+    validate(raw, schema())
+    preset = raw.get("preset", "full")
+    cfg = deep_merge({k: v for k, v in raw.items() if k != "presets"},
+                     raw.get("presets", {}).get(preset, {}))
+    data = deep_merge({"source": "download", "root": "data", "mirror": None,
+                       "synthetic": {"n_train": 2000, "n_test": 500, "seed": 0}}, cfg.get("data", {}))
+    if data["source"] == "mirror" and not data.get("mirror"):
+        raise ConfigError("data.mirror: source is 'mirror' but no mirror directory is given")
+    runs: dict[str, Run] = {}
+    for sname, study in cfg["studies"].items():
+        if study["engine"] == "numpy" and study.get("settings") is not None:
+            sub = SCHEMAS_DIR / f"{sname}.settings.yaml"
+            if sub.exists():
+                validate(study["settings"], yaml.safe_load(sub.read_text()), where=f"studies.{sname}.settings")
+        if study["engine"] != "torch":
+            continue
+        for run in expand_study(sname, study, cfg.get("scale")):
+            runs[run.key] = run
+    for run in runs.values():
+        src = run.settings.get("init_from")
+        if src and f"{run.study}/{src}" not in runs:
+            raise ConfigError(f"studies.{run.study}.experiments.{run.experiment} (run {run.name}): "
+                              f"init_from {src!r} names no run of this study")
+    _check_outputs(cfg, runs)
+    return Resolved(preset=preset, results=f"{cfg.get('results', 'results')}/{preset}",
+                    device=cfg.get("device", "auto"), data=data, scale=cfg.get("scale"),
+                    tolerances=cfg.get("tolerances", {}), studies=cfg["studies"], runs=runs)
+
+
+def _check_outputs(cfg: dict, runs: dict[str, Run]) -> None:
+    for sname, study in cfg["studies"].items():
+        exps = set(study.get("experiments", {}))
+        for kind in ("figures", "tables"):
+            for name, spec in study.get(kind, {}).items():
+                for e in spec.get("experiments", []):
+                    if e not in exps:
+                        raise ConfigError(f"studies.{sname}.{kind}.{name}.experiments: no experiment "
+                                          f"named {e!r} (experiments: {', '.join(sorted(exps))})")
+
+
+def load_yaml(path: str | Path) -> dict:
+    return yaml.safe_load(Path(path).read_text())

@@ -1,0 +1,403 @@
+"""The one training engine of every torch run.
+
+Data sit on the device as uint8 tensors; each epoch draws a ``randperm`` and slices
+batches from them; scaling, normalisation, resizing and augmentation happen on the
+device, batch by batch. The write-ups' training loops differ in details (summed or
+mean epoch loss, validation before training, train accuracy on the fly or recomputed
+over the whole set, timing with or without evaluation): those are the run's ``loop``
+options, not copies of the loop.
+
+Per epoch the engine appends a row to the metrics table, writes one log line, and saves
+a checkpoint (atomically) outside the rule's outputs, so a killed job resumes where it
+stopped with the optimizer, schedule, RNG and data-order state it had: a resumed CPU
+run gives the same metrics, bit for bit, as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import math
+import os
+import platform
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import models as model_zoo
+from .config import settings_hash
+from .ioutil import torch_save, write_csv, write_json
+from .optim import build_optimizer
+
+METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+EVAL_CHUNK = 4096
+LOOP_DEFAULTS = {"logged_train_loss": "mean", "train_acc": "running", "eval_before_train": False,
+                 "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None}
+
+
+# ----------------------------------------------------------------------------- set-up
+def pick_device(pref: str = "auto") -> torch.device:
+    if pref == "cuda" or (pref == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError("device 'cuda' requested but torch sees no CUDA device")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def set_threads(n: int) -> None:
+    """Use exactly the job's threads (no oversubscription when jobs run in parallel)."""
+    n = max(1, int(n))
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(n)
+    except RuntimeError:  # already set in this process
+        pass
+
+
+@dataclass
+class Split:
+    x: torch.Tensor  # uint8 [N, C, H, W] on the device
+    y: torch.Tensor  # int64 [N]
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def head(self, n: int | None) -> "Split":
+        return self if n is None or n >= len(self) else Split(self.x[:n], self.y[:n])
+
+
+def make_splits(data: dict, s: dict) -> dict[str, Split | None]:
+    """train / val / test / train_full (the set the seed-001 quirk evaluates) for a run."""
+    train = Split(data["train_x"], data["train_y"])
+    test = Split(data["test_x"], data["test_y"])
+    if s.get("val_split"):
+        vs = s["val_split"]
+        if vs["size"] >= len(train):
+            raise ValueError(f"val_split.size {vs['size']} leaves no training data ({len(train)} samples)")
+        g = torch.Generator().manual_seed(vs["seed"])
+        perm = torch.randperm(len(train), generator=g).to(train.x.device)
+        val = Split(train.x[perm[:vs["size"]]], train.y[perm[:vs["size"]]])
+        train = Split(train.x[perm[vs["size"]:]], train.y[perm[vs["size"]:]])
+    else:
+        val, test = test, None  # the write-ups validate on the test split
+    ev = s.get("eval_subset")
+    return {"train": train.head(s.get("train_subset")), "train_full": train.head(ev),
+            "val": val.head(ev), "test": test.head(ev) if test is not None and s.get("eval_test") else None}
+
+
+class Preprocess:
+    """uint8 batch → float model input, on the device (scale, resize, normalise)."""
+
+    def __init__(self, spec: dict, data: dict, train: Split):
+        self.scale = 1 / 255 if spec.get("scale", True) else 1.0
+        self.resize = spec.get("resize")
+        mode = spec.get("normalize", "none")
+        dev = train.x.device
+        self.mean = self.std = None
+        if mode == "dataset":
+            self.mean, self.std = data["mean"], data["std"]
+        elif mode == "fixed":
+            self.mean, self.std = spec["mean"], spec["std"]
+        if self.mean is not None:
+            c = train.x.shape[1]
+            self.mean = torch.tensor(self.mean, device=dev).view(1, c, 1, 1) * (255 * self.scale)
+            self.std = torch.tensor(self.std, device=dev).view(1, c, 1, 1) * (255 * self.scale)
+        if mode == "mean_image":  # seed 003 P2: subtract the training set's mean image
+            acc = torch.zeros((1, *self._base(train.x[:1]).shape[1:]), device=dev, dtype=torch.float64)
+            for i in range(0, len(train), EVAL_CHUNK):
+                acc += self._base(train.x[i:i + EVAL_CHUNK]).double().sum(0, keepdim=True)
+            self.mean, self.std = (acc / len(train)).float(), None
+
+    def _base(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float() * self.scale
+        if self.resize and x.shape[-1] != self.resize:
+            x = F.interpolate(x, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
+        return x
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._base(x)
+        if self.mean is not None:
+            x = x - self.mean
+        if self.std is not None:
+            x = x / self.std
+        return x
+
+
+def init_weights(model: nn.Module, scheme: str) -> None:
+    if scheme == "default":
+        return
+    fn = {"kaiming_uniform": nn.init.kaiming_uniform_, "kaiming_normal": nn.init.kaiming_normal_}[scheme]
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            fn(m.weight)
+
+
+def build_model(s: dict, in_shape: tuple[int, ...], classes: int) -> nn.Module:
+    args = dict(s.get("model_args", {}))
+    model = model_zoo.build(s["model"], **args)
+    init_weights(model, s.get("init", "default"))
+    return model
+
+
+def l2_penalty(model: nn.Module, spec: dict | None) -> torch.Tensor | None:
+    if not spec or not spec.get("coef"):
+        return None
+    params = model.l2_params() if spec.get("params", "all") == "kernels" else list(model.parameters())
+    return spec["coef"] * sum(p.pow(2).sum() for p in params)
+
+
+# ----------------------------------------------------------------------------- loops
+@torch.no_grad()
+def evaluate(model: nn.Module, split: Split, prep: Preprocess, autocast) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split, in eval mode."""
+    model.eval()
+    loss = torch.zeros((), device=split.x.device, dtype=torch.float64)
+    correct = torch.zeros((), device=split.x.device, dtype=torch.int64)
+    for i in range(0, len(split), EVAL_CHUNK):
+        x, y = prep(split.x[i:i + EVAL_CHUNK]), split.y[i:i + EVAL_CHUNK]
+        with autocast():
+            out = model(x)
+        loss += F.cross_entropy(out.float(), y, reduction="sum").double()
+        correct += (out.argmax(1) == y).sum()
+    n = max(1, len(split))
+    return loss.item() / n, correct.item() / n
+
+
+class Trainer:
+    def __init__(self, s: dict, data: dict, device: torch.device, init_state: dict | None = None):
+        self.s, self.device = s, device
+        self.loop = {**LOOP_DEFAULTS, **s.get("loop", {})}
+        torch.manual_seed(s["seed"])
+        self.splits = make_splits(data, s)
+        self.prep = Preprocess(s.get("preprocess", {}), data, self.splits["train"])
+        self.classes = len(data["classes"])
+        self.model = build_model(s, tuple(self.splits["train"].x.shape[1:]), self.classes).to(device)
+        if init_state is not None:
+            self.model.load_state_dict(init_state)
+        self.opt = build_optimizer(self.model.parameters(), s["optimizer"])
+        self.base_lr = s["optimizer"].get("lr", self.opt.param_groups[0]["lr"])
+        n = len(self.splits["train"])
+        self.steps_per_epoch = math.ceil(n / s["batch_size"])
+        self.schedule = None
+        if s.get("schedule"):
+            from .schedules import build_schedule
+            self.schedule = build_schedule(s["schedule"], self.base_lr, self.steps_per_epoch, s["epochs"])
+        self.shuffle_gen = torch.Generator().manual_seed(s["seed"])
+        self.aug_gen = torch.Generator(device=device).manual_seed(s["seed"] + 1)
+        self.step = 0
+        self.batches: list[dict] = []
+        bf16 = s.get("precision", "fp32") == "bf16"
+        self.autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else \
+            (lambda: torch.autocast(device.type, enabled=False))
+
+    # -- state for checkpoints
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step,
+                "schedule": self.schedule.state_dict() if self.schedule else None,
+                "torch_rng": torch.get_rng_state(), "shuffle_gen": self.shuffle_gen.get_state(),
+                "aug_gen": self.aug_gen.get_state(), "batches": self.batches,
+                "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else None}
+
+    def load_state_dict(self, st: dict) -> None:
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["opt"])
+        self.step = st["step"]
+        if self.schedule and st["schedule"] is not None:
+            self.schedule.load_state_dict(st["schedule"])
+        torch.set_rng_state(st["torch_rng"])
+        self.shuffle_gen.set_state(st["shuffle_gen"])
+        self.aug_gen.set_state(st["aug_gen"])
+        self.batches = st["batches"]
+        if st.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(st["cuda_rng"])
+
+    # -- one epoch
+    def _set_lr(self, epoch: int) -> float:
+        lr = self.schedule.lr(epoch, self.step) if self.schedule else self.opt.param_groups[0]["lr"]
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        return lr
+
+    def _augment(self, x: torch.Tensor, y: torch.Tensor):
+        spec = self.s.get("augment")
+        if not spec:
+            return x, y
+        from . import augment
+        if spec.get("repeat", 1) > 1:
+            x, y = augment.repeat_batch(x, y, spec["repeat"])
+        return augment.apply(x, spec, self.aug_gen), y
+
+    def train_epoch(self, epoch: int) -> dict:
+        s, train = self.s, self.splits["train"]
+        self.model.train()
+        bs, micro = s["batch_size"], s.get("micro_batch") or s["batch_size"]
+        perm = torch.randperm(len(train), generator=self.shuffle_gen).to(self.device)
+        loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        seen, n_batches, lr = 0, 0, self.opt.param_groups[0]["lr"]
+        explode = self.loop["stop_on_loss_explosion"]
+        for start in range(0, len(train), bs):
+            idx = perm[start:start + bs]
+            lr = self._set_lr(epoch)
+            self.opt.zero_grad(set_to_none=True)
+            batch_loss = torch.zeros((), device=self.device)
+            for m0 in range(0, len(idx), micro):  # gradient accumulation over micro-batches
+                mi = idx[m0:m0 + micro]
+                x, y = self._augment(self.prep(train.x[mi]), train.y[mi])
+                with self.autocast():
+                    out = self.model(x)
+                loss = F.cross_entropy(out.float(), y)
+                pen = l2_penalty(self.model, s.get("l2"))
+                if pen is not None:
+                    loss = loss + pen
+                (loss * (len(mi) / len(idx))).backward()
+                batch_loss += loss.detach() * (len(mi) / len(idx))
+                correct += (out.argmax(1) == y).sum()
+                seen += len(y)
+            if s.get("clip_grad_norm"):
+                nn.utils.clip_grad_norm_(self.model.parameters(), s["clip_grad_norm"])
+            self.opt.step()
+            loss_sum += batch_loss
+            n_batches += 1
+            self.step += 1
+            if self.loop["record_batches"]:
+                rec = {"epoch": epoch + 1, "step": self.step, "lr": lr, "loss": batch_loss.item()}
+                self.batches.append(rec)
+                if explode and _exploded(self.batches, explode):
+                    return {"loss_sum": loss_sum.item(), "n_batches": n_batches, "correct": correct.item(),
+                            "seen": seen, "lr": lr, "exploded": True}
+        return {"loss_sum": loss_sum.item(), "n_batches": n_batches, "correct": correct.item(),
+                "seen": seen, "lr": lr, "exploded": False}
+
+    def run_epoch(self, epoch: int) -> tuple[dict, str]:
+        """Train one epoch and evaluate as the run's loop options say; return (row, status)."""
+        t0 = time.perf_counter()
+        if self.loop["eval_before_train"]:
+            val_loss, val_acc = evaluate(self.model, self.splits["val"], self.prep, self.autocast)
+        tr = self.train_epoch(epoch)
+        t_train = time.perf_counter() - t0
+        if not self.loop["eval_before_train"]:
+            val_loss, val_acc = evaluate(self.model, self.splits["val"], self.prep, self.autocast)
+        mode = self.loop["train_acc"]
+        if mode == "running":
+            train_acc = tr["correct"] / max(1, tr["seen"])
+        else:
+            split = self.splits["train_full" if mode == "eval_full" else "train"]
+            train_acc = evaluate(self.model, split, self.prep, self.autocast)[1]
+        mean_loss = tr["loss_sum"] / max(1, tr["n_batches"])
+        logged = tr["loss_sum"] if self.loop["logged_train_loss"] == "sum" else mean_loss
+        seconds = time.perf_counter() - t0 if self.loop["time_includes_eval"] else t_train
+        row = {"epoch": epoch + 1, "train_loss": logged, "train_loss_mean": mean_loss, "train_acc": train_acc,
+               "val_loss": val_loss, "val_acc": val_acc, "lr": tr["lr"], "seconds": seconds}
+        if self.schedule:
+            self.schedule.on_epoch_end(epoch, row)
+        status = "ok"
+        if not math.isfinite(mean_loss):
+            status = "diverged"
+        elif tr["exploded"]:
+            status = "stopped_loss_explosion"
+        return row, status
+
+
+def _exploded(batches: list[dict], factor: float, beta: float = 0.98) -> bool:
+    """Smoothed (bias-corrected) loss above ``factor`` x its best so far, or not finite."""
+    avg, best = 0.0, math.inf
+    for i, b in enumerate(batches, 1):
+        if not math.isfinite(b["loss"]):
+            return True
+        avg = beta * avg + (1 - beta) * b["loss"]
+        sm = avg / (1 - beta ** i)
+        best = min(best, sm)
+    return i > 10 and sm > factor * best
+
+
+# ----------------------------------------------------------------------------- the run
+def provenance(device: torch.device, threads: int) -> dict:
+    import numpy
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                    capture_output=True, text=True, timeout=5).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "unknown", None
+    dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    return {"git_commit": commit, "git_dirty": dirty, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version(), "device": device.type, "device_name": dev_name,
+            "threads": threads, "host": socket.gethostname(),
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
+
+
+def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str, model_path: str,
+              ckpt_dir: str, device: str = "auto", threads: int = 1, init_path: str | None = None,
+              log: Callable[[str], None] = print, run_key: str = "") -> dict:
+    """Train one run to completion (resuming from ``ckpt_dir`` if a matching checkpoint is
+    there) and write its metrics CSV, final JSON and final weights atomically."""
+    from .data import load_prepared
+
+    t_start = time.perf_counter()
+    set_threads(threads)
+    dev = pick_device(device)
+    if dev.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    data = load_prepared(data_path, dev)
+    init_state = torch.load(init_path, map_location=dev) if init_path else None
+    tr = Trainer(settings, data, dev, init_state)
+    ckpt_dir = Path(ckpt_dir)
+    ckpt = ckpt_dir / "checkpoint.pt"
+    h = settings_hash(settings)
+    rows: list[dict] = []
+    start_epoch, status, resumed_from = 0, "ok", None
+    if ckpt.exists():
+        st = torch.load(ckpt, map_location=dev, weights_only=False)
+        if st.get("hash") == h:
+            tr.load_state_dict(st["trainer"])
+            rows, start_epoch, status = st["rows"], st["epoch"], st["status"]
+            resumed_from = start_epoch
+            log(f"resumed {run_key} from its checkpoint after epoch {start_epoch}")
+        else:
+            log(f"ignoring a checkpoint of different settings ({st.get('hash')} != {h})")
+    log(f"{run_key}: {settings['model']} {settings.get('model_args', {})}, "
+        f"{sum(p.numel() for p in tr.model.parameters()):,} parameters, device {dev}, threads {threads}, "
+        f"{len(tr.splits['train'])} train / {len(tr.splits['val'])} val samples, "
+        f"synthetic data: {bool(data.get('synthetic'))}")
+    epoch = start_epoch
+    while status == "ok" and epoch < settings["epochs"]:
+        row, status = tr.run_epoch(epoch)
+        rows.append(row)
+        epoch += 1
+        log(f"epoch {epoch}/{settings['epochs']} train_loss {row['train_loss']:.5g} "
+            f"train_acc {row['train_acc']:.4f} val_loss {row['val_loss']:.4f} val_acc {row['val_acc']:.4f} "
+            f"lr {row['lr']:.3g} {row['seconds']:.2f}s" + ("" if status == "ok" else f" [{status}]"))
+        torch_save({"hash": h, "epoch": epoch, "rows": rows, "status": status, "trainer": tr.state_dict()}, ckpt)
+        write_csv(ckpt_dir / "metrics.partial.csv", pd.DataFrame(rows, columns=METRIC_COLUMNS))
+    test = None
+    if tr.splits["test"] is not None and status != "diverged":
+        tl, ta = evaluate(tr.model, tr.splits["test"], tr.prep, tr.autocast)
+        test = {"loss": tl, "acc": ta}
+    final = {
+        "run": run_key, "settings": settings, "settings_hash": h, "status": status,
+        "epochs_completed": len(rows), "diverged_epoch": len(rows) if status == "diverged" else None,
+        "final": rows[-1] if rows else None,
+        "best_val_acc": max((r["val_acc"] for r in rows), default=None),
+        "test": test, "n_params": sum(p.numel() for p in tr.model.parameters()),
+        "synthetic": bool(data.get("synthetic")), "dataset": settings["dataset"],
+        "train_samples": len(tr.splits["train"]), "val_samples": len(tr.splits["val"]),
+        "train_seconds": sum(r["seconds"] for r in rows), "wall_seconds": time.perf_counter() - t_start,
+        "resumed_from_epoch": resumed_from, "provenance": provenance(dev, threads),
+    }
+    if tr.batches:
+        final["batches"] = tr.batches
+    torch_save(tr.model.state_dict(), model_path)
+    write_csv(metrics_path, pd.DataFrame(rows, columns=METRIC_COLUMNS))
+    write_json(final_path, final)
+    for f in (ckpt, ckpt_dir / "metrics.partial.csv"):
+        f.unlink(missing_ok=True)
+    log(f"done: status {status}, {len(rows)} epochs, {final['wall_seconds']:.1f}s")
+    return final

@@ -1,0 +1,19 @@
+"""Train one run (rule `train`): reads snakemake.input/output/params, calls the engine."""
+from dlrepro.engine import train_run
+from dlrepro.logutil import file_logger
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+with file_logger(sm.log[0]) as log:
+    train_run(
+        sm.params.settings,
+        data_path=sm.input.data,
+        metrics_path=sm.output.metrics,
+        final_path=sm.output.final,
+        model_path=sm.output.model,
+        ckpt_dir=sm.params.checkpoint_dir,
+        device=sm.config.get("device", "auto"),  # where to train is not a run parameter
+        threads=sm.threads,
+        init_path=sm.input.get("init"),
+        log=log,
+        run_key=sm.params.key,
+    )
