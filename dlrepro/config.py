@@ -21,6 +21,7 @@ import yaml
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
+_MISSING = object()
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
@@ -52,9 +53,13 @@ class Resolved:
     studies: dict           # study name -> study mapping (after the preset)
     runs: dict[str, Run]    # "study/experiment/run" -> Run
 
-    def study_runs(self, study: str, experiments: list[str] | None = None) -> list[Run]:
+    def study_runs(self, study: str, experiments: list[str] | None = None,
+                   where: dict | None = None) -> list[Run]:
+        """Runs of a study, optionally only those of some experiments and whose settings
+        hold the given values (``where``: dotted key -> value)."""
         return [r for r in self.runs.values() if r.study == study
-                and (experiments is None or r.experiment in experiments)]
+                and (experiments is None or r.experiment in experiments)
+                and all(get_dotted(r.settings, k) == v for k, v in (where or {}).items())]
 
     def datasets(self) -> list[str]:
         return sorted({r.settings["dataset"] for r in self.runs.values()})
@@ -179,11 +184,14 @@ def fmt_value(v: Any) -> str:
 
 def _run_name(template: str | None, point: dict) -> str:
     if template:
+        nested = undot(point)
+
         def sub(m):
             key = m.group(1)
-            if key not in point:
+            value = point[key] if key in point else get_dotted(nested, key, _MISSING)
+            if value is _MISSING:
                 raise ConfigError(f"run name template {template!r} uses {{{key}}}, which is not a swept key")
-            return fmt_value(point[key])
+            return fmt_value(value)
         return re.sub(r"\{([^{}]+)\}", sub, template)
     if not point:
         return "run"
@@ -293,6 +301,12 @@ def _check_outputs(cfg: dict, runs: dict[str, Run]) -> None:
                     if e not in exps:
                         raise ConfigError(f"studies.{sname}.{kind}.{name}.experiments: no experiment "
                                           f"named {e!r} (experiments: {', '.join(sorted(exps))})")
+                sel = [r for r in runs.values() if r.study == sname
+                       and r.experiment in spec.get("experiments", exps)
+                       and all(get_dotted(r.settings, k) == v for k, v in spec.get("where", {}).items())]
+                if study["engine"] == "torch" and not sel:
+                    raise ConfigError(f"studies.{sname}.{kind}.{name}: selects no run "
+                                      f"(experiments {spec.get('experiments')}, where {spec.get('where')})")
 
 
 def load_yaml(path: str | Path) -> dict:

@@ -70,6 +70,8 @@ def overlay(metrics_csvs: list[str], finals: list[str], out_png: str, spec: dict
             label += f" ({final['status']})"
         ax.plot(df["epoch"], df[y], marker="." if len(df) < 40 else None, label=label)
     ax.set(xlabel="epoch", ylabel=LABELS.get(y, y), title=title)
+    if spec.get("logy"):
+        ax.set_yscale("log")
     ax.legend(fontsize=7, ncol=2 if len(metrics_csvs) > 6 else 1)
     stamp(fig, synthetic)
     save_figure(fig, out_png)

@@ -14,10 +14,12 @@ def _load(paths: list[str]) -> list[dict]:
     return out
 
 
-def run_table(final_paths: list[str], spec: dict, reported: dict) -> pd.DataFrame:
+def run_table(final_paths: list[str], metrics_paths: list[str], spec: dict, reported: dict) -> pd.DataFrame:
     finals = _load(final_paths)
     if spec["kind"] == "epoch_time":
         return epoch_time_table(finals)
+    if spec["kind"] == "epochs_to_target":
+        return epochs_to_target_table(finals, [pd.read_csv(p) for p in metrics_paths], spec["target_loss"])
     return final_table(finals, spec.get("metrics", ["train_acc", "val_acc"]), reported, spec.get("labels", {}))
 
 
@@ -37,8 +39,11 @@ def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: 
             row[m] = ours
             row[f"{m}_seed"] = theirs
             row[f"{m}_diff"] = None if ours is None or theirs is None else ours - theirs
-        if f.get("test"):
-            row["test_acc"] = f["test"]["acc"]
+        if f.get("test") or "test_acc" in seed:
+            ours = f["test"]["acc"] if f.get("test") else None
+            row.update(test_acc=ours, test_acc_seed=seed.get("test_acc"),
+                       test_acc_diff=None if ours is None or seed.get("test_acc") is None
+                       else ours - seed["test_acc"])
         row["synthetic"] = f["synthetic"]
         rows.append(row)
     return pd.DataFrame(rows)
@@ -52,4 +57,22 @@ def epoch_time_table(finals: list[dict]) -> pd.DataFrame:
         rows.append({"experiment": exp, "run": run, "n_params": f["n_params"], "epochs": f["epochs_completed"],
                      "seconds_per_epoch": f["train_seconds"] / n, "device": f["provenance"]["device"],
                      "threads": f["provenance"]["threads"], "synthetic": f["synthetic"]})
+    return pd.DataFrame(rows)
+
+
+def epochs_to_target_table(finals: list[dict], metrics: list[pd.DataFrame], target: float) -> pd.DataFrame:
+    """Seconds per epoch and epochs (and seconds) until the mean training loss first
+    reaches ``target``: the BGD / SGD / mini-batch comparison, measured."""
+    rows = []
+    for f, df in zip(finals, metrics):
+        study, exp, run = f["run"].split("/")
+        hit = df.index[df["train_loss_mean"] <= target]
+        ep = int(df.loc[hit[0], "epoch"]) if len(hit) else None
+        rows.append({"experiment": exp, "run": run, "batch_size": f["settings"]["batch_size"],
+                     "updates_per_epoch": -(-f["train_samples"] // f["settings"]["batch_size"]),
+                     "seconds_per_epoch": float(df["seconds"].mean()), "target_loss": target,
+                     "epochs_to_target": ep,
+                     "seconds_to_target": float(df["seconds"][: ep].sum()) if ep else None,
+                     "final_train_loss": float(df["train_loss_mean"].iloc[-1]),
+                     "device": f["provenance"]["device"], "synthetic": f["synthetic"]})
     return pd.DataFrame(rows)

@@ -2,7 +2,7 @@
 
 
 def _runs_for(study, spec):
-    return CFG.study_runs(study, spec.get("experiments"))
+    return CFG.study_runs(study, spec.get("experiments"), spec.get("where"))
 
 
 def _fig_spec(wc):
@@ -72,6 +72,7 @@ rule overlay_figure:
 rule run_table:
     input:
         finals=lambda wc: [f"{run_dir(r)}/final.json" for r in _runs_for(wc.study, _tab_spec(wc))],
+        metrics=lambda wc: [f"{run_dir(r)}/metrics.csv" for r in _runs_for(wc.study, _tab_spec(wc))],
     output:
         report(
             f"{R}/{{study}}/tables/{{name}}.csv",
@@ -109,6 +110,50 @@ def torch_study_targets(study):
     return out
 
 
+def _analysis_spec(wc):
+    return CFG.studies[wc.study]["analyses"][wc.name]
+
+
+def _analysis_input(wc):
+    spec = _analysis_spec(wc)
+    return {"data": f"{R}/data/{spec['dataset']}.pt"} if spec.get("dataset") else {}
+
+
+rule analysis:
+    input:
+        unpack(_analysis_input),
+    output:
+        report(
+            f"{R}/{{study}}/analysis/{{name}}.{{ext}}",
+            caption=CAPTION,
+            category="{study}",
+            subcategory="computed",
+            labels={"analysis": "{name}"},
+        ),
+    params:
+        spec=_analysis_spec,
+        caption=lambda wc: _analysis_spec(wc)["caption"],
+    wildcard_constraints:
+        ext="png|csv",
+    log:
+        f"{R}/logs/{{study}}/analysis/{{name}}.{{ext}}.log",
+    benchmark:
+        f"{R}/benchmarks/{{study}}/analysis/{{name}}.{{ext}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../workflow_scripts/analysis.py"
+
+
+def analysis_targets(study):
+    ext = {"figure": "png", "table": "csv"}
+    return [f"{R}/{study}/analysis/{name}.{ext[a['output']]}"
+            for name, a in CFG.studies[study].get("analyses", {}).items()]
+
+
 for _study, _spec in CFG.studies.items():
     if _spec["engine"] == "torch":
         TARGETS.extend(torch_study_targets(_study))
+    TARGETS.extend(analysis_targets(_study))

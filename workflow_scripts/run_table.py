@@ -3,4 +3,4 @@ from dlrepro.ioutil import write_csv
 from dlrepro.tables import run_table
 
 sm = snakemake  # noqa: F821
-write_csv(sm.output[0], run_table(list(sm.input.finals), sm.params.spec, sm.params.reported))
+write_csv(sm.output[0], run_table(list(sm.input.finals), list(sm.input.metrics), sm.params.spec, sm.params.reported))

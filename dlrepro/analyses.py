@@ -1,0 +1,101 @@
+"""Computed figures and tables that need no training run (rule ``analysis``).
+
+Each kind is a function ``fn(args, out_path, data_path, reported)`` registered with
+``@analysis("kind")``; the study config names the kind, its ``args`` and the write-up's
+``reported`` numbers, which the function puts beside its own.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .ioutil import save_figure, write_csv
+from .plotting import plt, stamp, style
+
+_KINDS: dict[str, Callable] = {}
+
+
+def analysis(kind: str):
+    def deco(fn):
+        _KINDS[kind] = fn
+        return fn
+    return deco
+
+
+def kinds() -> list[str]:
+    _load_all()
+    return sorted(_KINDS)
+
+
+def run_analysis(spec: dict, out_path: str, data_path: str | None = None) -> None:
+    _load_all()
+    try:
+        fn = _KINDS[spec["kind"]]
+    except KeyError:
+        raise ValueError(f"unknown analysis kind {spec['kind']!r}; known: {', '.join(sorted(_KINDS))}") from None
+    fn(spec.get("args", {}), out_path, data_path, spec.get("reported", {}))
+
+
+def _load_all() -> None:
+    import importlib
+
+    for mod in ("dlrepro.arithmetic_analyses",):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod:
+                raise
+
+
+def compare_rows(values: dict, reported: dict) -> pd.DataFrame:
+    """quantity | ours | seed | diff, for every quantity we computed."""
+    rows = []
+    for q, ours in values.items():
+        seed = reported.get(q)
+        rows.append({"quantity": q, "ours": ours, "seed": seed,
+                     "diff": None if seed is None or ours is None else ours - seed})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- seed 000
+def adam_step_no_bias_correction(u: float, v: float, g: float, beta1: float, beta2: float,
+                                 alpha: float, eps: float) -> dict:
+    """One Adam step as exercise 4b writes it (moments without bias correction)."""
+    u_t = beta1 * u + (1 - beta1) * g
+    v_t = beta2 * v + (1 - beta2) * g * g
+    return {"u_t": u_t, "v_t": v_t, "delta_w": -alpha * u_t / (math.sqrt(v_t) + eps)}
+
+
+@analysis("adam_step")
+def _adam_step(args, out, data_path, reported):
+    write_csv(out, compare_rows(adam_step_no_bias_correction(**args), reported))
+
+
+@analysis("exp_decay")
+def _exp_decay(args, out, data_path, reported):
+    """τ(t) = τ0·exp(−λt) for a few decay rates."""
+    style()
+    t = np.arange(args.get("steps", 100))
+    fig, ax = plt.subplots()
+    for lam in args.get("lambdas", [0.01, 0.03, 0.1]):
+        ax.plot(t, args.get("tau0", 0.1) * np.exp(-lam * t), label=f"λ = {lam}")
+    ax.set(xlabel="training step t", ylabel="learning rate τ(t)",
+           title=f"Exponential decay τ(t) = τ0·exp(−λt), τ0 = {args.get('tau0', 0.1)}")
+    ax.legend()
+    save_figure(fig, out)
+
+
+@analysis("pixel_stats")
+def _pixel_stats(args, out, data_path, reported):
+    """Mean and std of the training pixels (scaled to [0, 1]), computed from the data."""
+    import torch
+
+    d = torch.load(data_path, weights_only=False)
+    x = d["train_x"].double() / 255
+    values = {"mean": x.mean().item(), "std": x.std().item()}
+    df = compare_rows(values, reported)
+    df["synthetic"] = bool(d.get("synthetic"))
+    write_csv(out, df)
