@@ -169,7 +169,8 @@ def evaluate(model: nn.Module, split: Split, prep: Preprocess, autocast) -> tupl
 
 
 class Trainer:
-    def __init__(self, s: dict, data: dict, device: torch.device, init_state: dict | None = None):
+    def __init__(self, s: dict, data: dict, device: torch.device, init_state: dict | None = None,
+                 lr_bounds: dict | None = None):
         self.s, self.device = s, device
         self.loop = {**LOOP_DEFAULTS, **s.get("loop", {})}
         torch.manual_seed(s["seed"])
@@ -186,7 +187,15 @@ class Trainer:
         self.schedule = None
         if s.get("schedule"):
             from .schedules import build_schedule
-            self.schedule = build_schedule(s["schedule"], self.base_lr, self.steps_per_epoch, s["epochs"])
+            spec = {k: v for k, v in s["schedule"].items() if k != "bounds_from"}
+            if s["schedule"].get("bounds_from"):
+                if lr_bounds is None:
+                    raise ValueError("schedule.bounds_from is set but no lr bounds file was given")
+                spec.update(min_lr=lr_bounds["lr_min"], max_lr=lr_bounds["lr_max"])
+                if s["schedule"].get("as_run_constant"):  # seed 003 quirk: max_lr=min_lr passed
+                    spec["max_lr"] = spec["min_lr"]
+            spec.pop("as_run_constant", None)
+            self.schedule = build_schedule(spec, self.base_lr, self.steps_per_epoch, s["epochs"])
         self.shuffle_gen = torch.Generator().manual_seed(s["seed"])
         self.aug_gen = torch.Generator(device=device).manual_seed(s["seed"] + 1)
         self.step = 0
@@ -336,7 +345,7 @@ def provenance(device: torch.device, threads: int) -> dict:
 
 def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str, model_path: str,
               ckpt_dir: str, device: str = "auto", threads: int = 1, init_path: str | None = None,
-              log: Callable[[str], None] = print, run_key: str = "") -> dict:
+              log: Callable[[str], None] = print, run_key: str = "", lr_bounds_path: str | None = None) -> dict:
     """Train one run to completion (resuming from ``ckpt_dir`` if a matching checkpoint is
     there) and write its metrics CSV, final JSON and final weights atomically."""
     from .data import load_prepared
@@ -348,7 +357,12 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
         torch.use_deterministic_algorithms(True, warn_only=True)
     data = load_prepared(data_path, dev)
     init_state = torch.load(init_path, map_location=dev) if init_path else None
-    tr = Trainer(settings, data, dev, init_state)
+    lr_bounds = None
+    if lr_bounds_path:
+        import json
+        with open(lr_bounds_path) as fh:
+            lr_bounds = json.load(fh)
+    tr = Trainer(settings, data, dev, init_state, lr_bounds)
     ckpt_dir = Path(ckpt_dir)
     ckpt = ckpt_dir / "checkpoint.pt"
     h = settings_hash(settings)
@@ -390,7 +404,7 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
         "synthetic": bool(data.get("synthetic")), "dataset": settings["dataset"],
         "train_samples": len(tr.splits["train"]), "val_samples": len(tr.splits["val"]),
         "train_seconds": sum(r["seconds"] for r in rows), "wall_seconds": time.perf_counter() - t_start,
-        "resumed_from_epoch": resumed_from, "provenance": provenance(dev, threads),
+        "resumed_from_epoch": resumed_from, "provenance": provenance(dev, threads), "lr_bounds": lr_bounds,
     }
     if tr.batches:
         final["batches"] = tr.batches

@@ -34,7 +34,7 @@ def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: 
         row.update(status=f["status"], epochs=f["epochs_completed"])
         seed = reported.get(f["run"], {})
         for m in metrics:
-            ours = f["final"][m] if f["final"] else None
+            ours = (f["final"] or {}).get(m, f.get(m))  # an epoch metric, or a run-level one
             theirs = seed.get(m)
             row[m] = ours
             row[f"{m}_seed"] = theirs

@@ -1,6 +1,9 @@
 # Figures and tables of the torch studies, built from run outputs only (no training).
 
 
+TORCH_STUDIES = "|".join(s for s, v in CFG.studies.items() if v["engine"] == "torch") or "no_torch_study"
+
+
 def _runs_for(study, spec):
     return CFG.study_runs(study, spec.get("experiments"), spec.get("where"))
 
@@ -29,6 +32,8 @@ rule run_curves:
         title=lambda wc: f"{wc.study}: {wc.experiment}/{wc.run}",
         caption=lambda wc: CFG.studies[wc.study]["figures"].get("curves", {}).get(
             "caption", "Learning curves") + f" ({wc.experiment}/{wc.run}).",
+    wildcard_constraints:
+        study=TORCH_STUDIES,
     log:
         f"{R}/logs/{{study}}/figures/curves/{{experiment}}/{{run}}.log",
     benchmark:
@@ -57,6 +62,8 @@ rule overlay_figure:
         spec=_fig_spec,
         labels=lambda wc: [r.key for r in _runs_for(wc.study, _fig_spec(wc))],
         caption=lambda wc: _fig_spec(wc)["caption"],
+    wildcard_constraints:
+        study=TORCH_STUDIES,
     log:
         f"{R}/logs/{{study}}/figures/{{name}}.log",
     benchmark:
@@ -85,6 +92,8 @@ rule run_table:
         spec=_tab_spec,
         reported=lambda wc: {r.key: r.reported for r in _runs_for(wc.study, _tab_spec(wc))},
         caption=lambda wc: _tab_spec(wc)["caption"],
+    wildcard_constraints:
+        study=TORCH_STUDIES,
     log:
         f"{R}/logs/{{study}}/tables/{{name}}.log",
     benchmark:

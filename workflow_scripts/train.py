@@ -16,4 +16,5 @@ with file_logger(sm.log[0]) as log:
         init_path=sm.input.get("init"),
         log=log,
         run_key=sm.params.key,
+        lr_bounds_path=sm.input.get("lr_bounds"),
     )
