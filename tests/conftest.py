@@ -23,3 +23,18 @@ def base_config():
     from dlrepro.config import load_yaml
 
     return load_yaml(ROOT / "config.yaml")
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory):
+    """The whole smoke DAG built once in a fresh copy of the project (shared by the
+    end-to-end, report and browser tests)."""
+    from e2e import copy_project, snakemake
+
+    work = copy_project(tmp_path_factory.mktemp("smoke"))
+    import time
+
+    t0 = time.perf_counter()
+    snakemake(work)
+    print(f"\nsmoke DAG built in {time.perf_counter() - t0:.0f} s in {work}")
+    return work
