@@ -1,18 +1,5 @@
 # Data: fetch the raw files (download / mirror / synthetic) and prepare device-ready tensors.
-# Needs DATA_CFG (source, root, mirror, synthetic) and R from rules/common.smk.
-
-
-def raw_dir():
-    """The torchvision root of the configured source: {root}/real or {root}/synthetic."""
-    sub = "synthetic" if DATA_CFG["source"] == "synthetic" else "real"
-    return f"{DATA_CFG['root']}/{sub}"
-
-
-def _data_param(key):
-    """A data setting as a fetch param, only where the configured source uses it (so that,
-    e.g., changing the synthetic sizes does not re-fetch real data)."""
-    used = {"mirror": "mirror", "synthetic": "synthetic"}[key]
-    return DATA_CFG.get(key) if DATA_CFG["source"] == used else None
+# Needs DATA_CFG, R, raw_dir() and data_param() from rules/common.smk.
 
 
 rule fetch_data:
@@ -20,9 +7,9 @@ rule fetch_data:
         manifest=f"{raw_dir()}/{{dataset}}.manifest.json",
     params:
         source=DATA_CFG["source"],
-        root=DATA_CFG["root"],
-        mirror=_data_param("mirror"),
-        synthetic=_data_param("synthetic"),
+        root=lambda wc, output: os.path.dirname(os.path.dirname(output.manifest)),
+        mirror=data_param("mirror"),
+        synthetic=data_param("synthetic"),
     wildcard_constraints:
         dataset=r"fashion_mnist|kmnist|cifar10",
     log:
@@ -34,6 +21,8 @@ rule fetch_data:
     resources:
         mem_mb=2000,
         runtime=60,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/fetch_data.py"
 
@@ -53,5 +42,7 @@ rule prepare_data:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/prepare_data.py"

@@ -57,6 +57,8 @@ if SB in CFG.studies:
         resources:
             mem_mb=1000,
             runtime=10,
+        conda:
+            CONDA_ENV
         script:
             "../workflow_scripts/scratch_gd.py"
 
@@ -76,6 +78,8 @@ if SB in CFG.studies:
         resources:
             mem_mb=1000,
             runtime=10,
+        conda:
+            CONDA_ENV
         script:
             "../workflow_scripts/scratch_components.py"
 
@@ -93,6 +97,8 @@ if SB in CFG.studies:
         resources:
             mem_mb=1000,
             runtime=10,
+        conda:
+            CONDA_ENV
         script:
             "../workflow_scripts/scratch_digits_data.py"
 
@@ -115,6 +121,8 @@ if SB in CFG.studies:
         resources:
             mem_mb=1000,
             runtime=30,
+        conda:
+            CONDA_ENV
         script:
             "../workflow_scripts/scratch_digits_run.py"
 
@@ -137,6 +145,8 @@ if SB in CFG.studies:
         resources:
             mem_mb=1000,
             runtime=10,
+        conda:
+            CONDA_ENV
         script:
             "../workflow_scripts/scratch_digits_curves.py"
 
@@ -155,6 +165,8 @@ if SB in CFG.studies:
         resources:
             mem_mb=1000,
             runtime=10,
+        conda:
+            CONDA_ENV
         script:
             "../workflow_scripts/scratch_digits_final.py"
 
@@ -179,6 +191,8 @@ if SB in CFG.studies:
         resources:
             mem_mb=1000,
             runtime=10,
+        conda:
+            CONDA_ENV
         script:
             "../workflow_scripts/scratch_comparison.py"
 

@@ -1,20 +1,9 @@
 # One generic rule trains every torch run of every study.
 
 
-def _train_inputs(wc):
-    run = run_of(wc)
-    inputs = {"data": f"{R}/data/{run.settings['dataset']}.pt"}
-    if run.settings.get("init_from"):
-        inputs["init"] = f"{R}/{run.study}/runs/{run.settings['init_from']}/model.pt"
-    bounds = (run.settings.get("schedule") or {}).get("bounds_from")
-    if bounds:  # e.g. a cyclical-LR run reads lr_min / lr_max found by an LR range test
-        inputs["lr_bounds"] = f"{R}/{run.study}/runs/{bounds}/lr_bounds.json"
-    return inputs
-
-
 rule train:
     input:
-        unpack(_train_inputs),
+        unpack(train_inputs),
     output:
         metrics=f"{R}/{{study}}/runs/{{experiment}}/{{run}}/metrics.csv",
         final=f"{R}/{{study}}/runs/{{experiment}}/{{run}}/final.json",
@@ -32,6 +21,8 @@ rule train:
         gpu=lambda wc: wants_gpu(run_of(wc).settings),
         mem_mb=4000,
         runtime=lambda wc: 60 if PRESET == "smoke" else 720,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/train.py"
 
@@ -50,5 +41,7 @@ rule lr_bounds:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/lr_bounds.py"
