@@ -37,6 +37,7 @@ def test_every_output_exists_and_is_well_formed(smoke_build):
         final = json.loads((d / "final.json").read_text())
         assert final["synthetic"] is True and final["status"] in ("ok", "diverged", "stopped_loss_explosion")
         assert len(pd.read_csv(d / "metrics.csv")) == final["epochs_completed"]
+        assert final["provenance"]["torch_threads"] == 1  # the rule's threads: no oversubscription
     for study in cfg.studies:
         assert (R / study).is_dir(), study
     assert not list(R.rglob("*.tmp")) and not list(R.rglob(".*.png")), "temporary files left behind"

@@ -159,3 +159,35 @@ def test_stale_checkpoint_of_other_settings_is_ignored(tmp_path, data_file):
     torch.save({"hash": "other", "epoch": 1, "rows": [], "status": "ok", "trainer": {}}, ckpt / "checkpoint.pt")
     df, final = _run(tmp_path, data_file, s, "x")
     assert final["resumed_from_epoch"] is None and len(df) == 2
+
+
+def test_diverged_run_still_renders_figures_and_tables(tmp_path, data_file):
+    from PIL import Image
+
+    from dlrepro.figures import overlay, run_curves
+    from dlrepro.tables import run_table
+
+    s = settings(model_args={"arch": "plain"}, optimizer={"name": "sgd", "lr": 1.0e6}, clip_grad_norm=None,
+                 preprocess={"scale": False, "normalize": "none"}, epochs=5)
+    _run(tmp_path, data_file, s)
+    ok_df, _ = _run(tmp_path, data_file, settings(epochs=2), "ok")
+    m, f = [str(tmp_path / r / "metrics.csv") for r in ("run", "ok")], [str(tmp_path / r / "final.json") for r in ("run", "ok")]
+    for finals in f:  # the table code reads study/experiment/run keys
+        d = json.loads(Path(finals).read_text())
+        d["run"] = f"study/exp/{Path(finals).parent.name}"
+        Path(finals).write_text(json.dumps(d))
+    run_curves(m[0], f[0], str(tmp_path / "curves.png"), title="diverged")
+    overlay(m, f, str(tmp_path / "overlay.png"), spec={"y": "val_acc"}, title="overlay")
+    table = run_table(f, m, {"kind": "final", "metrics": ["train_acc", "val_acc"]}, {})
+    assert list(table["status"]) == ["diverged", "ok"]
+    for png in ("curves.png", "overlay.png"):
+        Image.open(tmp_path / png).verify()
+
+
+def test_torch_uses_exactly_the_jobs_threads(tmp_path, data_file):
+    from dlrepro.engine import train_run
+
+    out = tmp_path / "t"
+    final = train_run(settings(epochs=1), str(data_file), str(out / "m.csv"), str(out / "f.json"),
+                      str(out / "w.pt"), str(tmp_path / "c"), threads=2, log=lambda m: None)
+    assert final["provenance"]["torch_threads"] == 2
