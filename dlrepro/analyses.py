@@ -30,13 +30,39 @@ def kinds() -> list[str]:
     return sorted(_KINDS)
 
 
-def run_analysis(spec: dict, out_path: str, data_path: str | None = None) -> None:
+def run_analysis(spec: dict, out_path: str, data_path: str | None = None,
+                 runs: dict[str, dict[str, str]] | None = None) -> None:
+    """Run the kind ``spec['kind']``. Kinds that read training runs (``spec['runs']``)
+    are called with ``runs=``: ``{"experiment/run": {"final": path, "metrics": path,
+    "lr_bounds": path (range tests)}}``, see :func:`run_files_by_key`."""
     _load_all()
     try:
         fn = _KINDS[spec["kind"]]
     except KeyError:
         raise ValueError(f"unknown analysis kind {spec['kind']!r}; known: {', '.join(sorted(_KINDS))}") from None
-    fn(spec.get("args", {}), out_path, data_path, spec.get("reported", {}))
+    if runs is None:
+        fn(spec.get("args", {}), out_path, data_path, spec.get("reported", {}))
+    else:
+        fn(spec.get("args", {}), out_path, data_path, spec.get("reported", {}), runs=runs)
+
+
+def run_files_by_key(paths: list[str], keys: list[str]) -> dict[str, dict[str, str]]:
+    """Group run files (``.../runs/<experiment>/<run>/<file>``) by ``experiment/run`` in
+    the order of ``keys``: ``{key: {"final": ..., "metrics": ..., "lr_bounds": ...}}``
+    (the file's stem names it; files of runs not in ``keys`` are an error)."""
+    import os
+
+    out: dict[str, dict[str, str]] = {k: {} for k in keys}
+    for p in paths:
+        parts = os.path.normpath(p).split(os.sep)
+        key = f"{parts[-3]}/{parts[-2]}"
+        if key not in out:
+            raise ValueError(f"{p} belongs to no run of {keys}")
+        out[key][os.path.splitext(parts[-1])[0]] = p
+    missing = [k for k, v in out.items() if "final" not in v]
+    if missing:
+        raise ValueError(f"no final.json for run(s) {missing}")
+    return out
 
 
 def _load_all() -> None:

@@ -230,8 +230,17 @@ def _apply_scale(settings: dict, scale: dict | None) -> dict:
     return s
 
 
+def study_scale(study: dict, scale: dict | None) -> dict | None:
+    """The preset's caps, tightened by the study's ``smoke_scale`` (the smaller of each
+    pair) when the preset scales runs at all; the full preset (no scale) is untouched."""
+    if not scale or not study.get("smoke_scale"):
+        return scale
+    return {**scale, **{k: min(v, scale[k]) if k in scale else v for k, v in study["smoke_scale"].items()}}
+
+
 def expand_study(study_name: str, study: dict, scale: dict | None) -> list[Run]:
     runs: list[Run] = []
+    scale = study_scale(study, scale)
     run_keys = set(schema()["$defs"]["run"]["properties"]) | {"init_from"}
     defaults = study.get("defaults", {})
     for exp_name, exp in study.get("experiments", {}).items():
@@ -307,6 +316,10 @@ def _check_outputs(cfg: dict, runs: dict[str, Run]) -> None:
                 if study["engine"] == "torch" and not sel:
                     raise ConfigError(f"studies.{sname}.{kind}.{name}: selects no run "
                                       f"(experiments {spec.get('experiments')}, where {spec.get('where')})")
+        for name, spec in study.get("analyses", {}).items():
+            for key in spec.get("runs", []):
+                if f"{sname}/{key}" not in runs:
+                    raise ConfigError(f"studies.{sname}.analyses.{name}.runs: {key!r} names no run of this study")
 
 
 def load_yaml(path: str | Path) -> dict:

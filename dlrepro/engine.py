@@ -151,6 +151,24 @@ def l2_penalty(model: nn.Module, spec: dict | None) -> torch.Tensor | None:
     return spec["coef"] * sum(p.pow(2).sum() for p in params)
 
 
+def run_schedule(s: dict, base_lr: float, steps_per_epoch: int, lr_bounds: dict | None = None):
+    """The run's LR schedule (None without one), lr_min / lr_max filled in from
+    ``lr_bounds`` where ``schedule.bounds_from`` names a range-test run. Also used to
+    redraw a finished run's learning rate per iteration (dlrepro.arithmetic_analyses)."""
+    if not s.get("schedule"):
+        return None
+    from .schedules import build_schedule
+    spec = {k: v for k, v in s["schedule"].items() if k != "bounds_from"}
+    if s["schedule"].get("bounds_from"):
+        if lr_bounds is None:
+            raise ValueError("schedule.bounds_from is set but no lr bounds file was given")
+        spec.update(min_lr=lr_bounds["lr_min"], max_lr=lr_bounds["lr_max"])
+        if s["schedule"].get("as_run_constant"):  # seed 003 quirk: max_lr=min_lr passed
+            spec["max_lr"] = spec["min_lr"]
+    spec.pop("as_run_constant", None)
+    return build_schedule(spec, base_lr, steps_per_epoch, s["epochs"])
+
+
 # ----------------------------------------------------------------------------- loops
 @torch.no_grad()
 def evaluate(model: nn.Module, split: Split, prep: Preprocess, autocast) -> tuple[float, float]:
@@ -184,18 +202,7 @@ class Trainer:
         self.base_lr = s["optimizer"].get("lr", self.opt.param_groups[0]["lr"])
         n = len(self.splits["train"])
         self.steps_per_epoch = math.ceil(n / s["batch_size"])
-        self.schedule = None
-        if s.get("schedule"):
-            from .schedules import build_schedule
-            spec = {k: v for k, v in s["schedule"].items() if k != "bounds_from"}
-            if s["schedule"].get("bounds_from"):
-                if lr_bounds is None:
-                    raise ValueError("schedule.bounds_from is set but no lr bounds file was given")
-                spec.update(min_lr=lr_bounds["lr_min"], max_lr=lr_bounds["lr_max"])
-                if s["schedule"].get("as_run_constant"):  # seed 003 quirk: max_lr=min_lr passed
-                    spec["max_lr"] = spec["min_lr"]
-            spec.pop("as_run_constant", None)
-            self.schedule = build_schedule(spec, self.base_lr, self.steps_per_epoch, s["epochs"])
+        self.schedule = run_schedule(s, self.base_lr, self.steps_per_epoch, lr_bounds)
         self.shuffle_gen = torch.Generator().manual_seed(s["seed"])
         self.aug_gen = torch.Generator(device=device).manual_seed(s["seed"] + 1)
         self.step = 0
@@ -239,7 +246,7 @@ class Trainer:
         from . import augment
         if spec.get("repeat", 1) > 1:
             x, y = augment.repeat_batch(x, y, spec["repeat"])
-        return augment.apply(x, spec, self.aug_gen), y
+        return augment.apply(x, {k: v for k, v in spec.items() if k != "repeat"}, self.aug_gen), y
 
     def train_epoch(self, epoch: int) -> dict:
         s, train = self.s, self.splits["train"]
@@ -339,7 +346,7 @@ def provenance(device: torch.device, threads: int) -> dict:
     dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
     return {"git_commit": commit, "git_dirty": dirty, "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version(), "device": device.type, "device_name": dev_name,
-            "threads": threads, "host": socket.gethostname(),
+            "threads": threads, "torch_threads": torch.get_num_threads(), "host": socket.gethostname(),
             "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
 
 

@@ -11,7 +11,15 @@ from .plotting import plt, stamp, style
 
 LABELS = {"train_loss": "train loss", "train_loss_mean": "train loss (mean per batch)",
           "val_loss": "validation loss", "train_acc": "train accuracy", "val_acc": "validation accuracy",
-          "lr": "learning rate", "seconds": "seconds per epoch"}
+          "lr": "learning rate", "seconds": "seconds per epoch", "val_error": "validation error",
+          "train_error": "train error", "train_seconds": "training seconds (all epochs)"}
+#: metrics computed from the logged columns (usable as ``y`` wherever a column is)
+DERIVED = {"val_error": lambda d: 1 - d["val_acc"], "train_error": lambda d: 1 - d["train_acc"]}
+
+
+def column(df: pd.DataFrame, y: str) -> pd.Series:
+    """A logged metrics column, or a derived one (:data:`DERIVED`)."""
+    return DERIVED[y](df) if y not in df and y in DERIVED else df[y]
 
 
 def _read(metrics_csv: str, final_json: str) -> tuple[pd.DataFrame, dict]:
@@ -68,10 +76,77 @@ def overlay(metrics_csvs: list[str], finals: list[str], out_png: str, spec: dict
                  else final["run"].split("/", 1)[1])
         if final["status"] != "ok":
             label += f" ({final['status']})"
-        ax.plot(df["epoch"], df[y], marker="." if len(df) < 40 else None, label=label)
+        ax.plot(df["epoch"], column(df, y), marker="." if len(df) < 40 else None, label=label)
     ax.set(xlabel="epoch", ylabel=LABELS.get(y, y), title=title)
     if spec.get("logy"):
         ax.set_yscale("log")
     ax.legend(fontsize=7, ncol=2 if len(metrics_csvs) > 6 else 1)
+    stamp(fig, synthetic)
+    save_figure(fig, out_png)
+
+
+def final_value(final: dict, y: str) -> float | None:
+    """A run's final-epoch metric (or derived metric), else a run-level value of its
+    final JSON (``train_seconds``, ``n_params``, ...)."""
+    row = final.get("final") or {}
+    if y in row:
+        return row[y]
+    if y in DERIVED and row:
+        return float(DERIVED[y](row))
+    return final.get(y)
+
+
+def _is_pow2(v) -> bool:
+    return isinstance(v, (int, float)) and v > 0 and float(v).is_integer() and (int(v) & (int(v) - 1)) == 0
+
+
+def final_vs_setting(finals: list[str], out_png: str, spec: dict, title: str,
+                     reported: dict | None = None) -> None:
+    """A final metric of each run (``spec['y']``) against one of its settings (``spec['x']``,
+    a dotted key such as ``batch_size`` or ``augment.repeat``), one point per run, one
+    line per ``spec['hue']`` value. ``logx`` puts x on a log axis (base 2 when every x is
+    a power of two); ``show_reported`` adds the write-up's value of ``y`` for each run
+    (``reported``: run key -> its reported numbers) as a second series."""
+    style()
+    x_key, y = spec["x"], spec.get("y", "val_acc")
+    hue = spec.get("hue")
+    points: dict = {}
+    seed_pts = []
+    synthetic = False
+    for path in finals:
+        with open(path) as fh:
+            f = json.load(fh)
+        synthetic |= f["synthetic"]
+        xv = get_dotted(f["settings"], x_key)
+        group = fmt_value(get_dotted(f["settings"], hue)) if hue else None
+        points.setdefault(group, []).append((xv, final_value(f, y), f["status"]))
+        theirs = (reported or {}).get(f["run"], {}).get(y)
+        if spec.get("show_reported") and theirs is not None:
+            seed_pts.append((xv, theirs))
+    fig, ax = plt.subplots()
+    for group, pts in points.items():
+        pts.sort(key=lambda p: p[0])
+        xs = [p[0] for p in pts]
+        ys = [float("nan") if p[1] is None else p[1] for p in pts]
+        label = "this pipeline" if group is None else f"{hue.split('.')[-1]}={group}"
+        ax.plot(xs, ys, marker="o", label=label)
+        for xv, yv, st in pts:
+            if st != "ok" and yv is not None:
+                ax.annotate(st, (xv, yv), fontsize=7, color="#b00020")
+    if seed_pts:
+        seed_pts.sort()
+        ax.plot([p[0] for p in seed_pts], [p[1] for p in seed_pts], marker="s", linestyle="--",
+                color="0.4", label="write-up (reported)")
+    all_x = [p[0] for pts in points.values() for p in pts]
+    if spec.get("logx"):
+        ax.set_xscale("log", base=2 if all(_is_pow2(v) for v in all_x) else 10)
+        if all(_is_pow2(v) for v in all_x):
+            ticks = sorted(set(all_x))
+            ax.set_xticks(ticks, [fmt_value(int(t)) for t in ticks])
+    if spec.get("logy"):
+        ax.set_yscale("log")
+    ax.set(xlabel=x_key, ylabel=LABELS.get(y, y) + ("" if y in ("train_seconds", "n_params") else " (final epoch)"),
+           title=title)
+    ax.legend(fontsize=8)
     stamp(fig, synthetic)
     save_figure(fig, out_png)

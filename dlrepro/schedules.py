@@ -55,7 +55,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Schedule", "build_schedule", "schedule_names", "lr_finder", "clr_value",
+__all__ = ["Schedule", "build_schedule", "schedule_names", "lr_finder", "lr_bounds_from_final", "clr_value",
            "keras_step_lr", "Constant", "ExpDecay", "RangeTest", "CyclicLR", "KerasStepPlateau"]
 
 
@@ -424,3 +424,15 @@ def lr_finder(lrs: Sequence[float], losses: Sequence[float], beta: float = 0.98,
         "beta": beta, "stop_factor": stop_factor, "max_divisor": max_divisor,
         "onset_frac": onset_frac, "rule": LR_FINDER_RULE,
     }
+
+
+def lr_bounds_from_final(final: dict) -> dict:
+    """The ``lr_bounds.json`` record of a finished range-test run (its ``final.json``
+    mapping): :func:`lr_finder` on the per-batch (lr, loss) records, plus the rule text,
+    the source run and the synthetic flag. Rule ``lr_bounds`` writes exactly this."""
+    b = final.get("batches") or []
+    if not b:
+        raise ValueError(f"run {final.get('run')!r} has no per-batch records: "
+                         "set loop.record_batches for the range test")
+    found = lr_finder([r["lr"] for r in b], [r["loss"] for r in b])
+    return {**found, "rule": LR_FINDER_RULE, "source_run": final["run"], "synthetic": final["synthetic"]}

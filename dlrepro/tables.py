@@ -20,13 +20,26 @@ def run_table(final_paths: list[str], metrics_paths: list[str], spec: dict, repo
         return epoch_time_table(finals)
     if spec["kind"] == "epochs_to_target":
         return epochs_to_target_table(finals, [pd.read_csv(p) for p in metrics_paths], spec["target_loss"])
-    return final_table(finals, spec.get("metrics", ["train_acc", "val_acc"]), reported, spec.get("labels", {}))
+    metrics = spec.get("metrics", ["train_acc", "val_acc"])
+    histories = [pd.read_csv(p) for p in metrics_paths] if any("@" in m for m in metrics) else None
+    return final_table(finals, metrics, reported, spec.get("labels", {}), histories)
 
 
-def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: dict) -> pd.DataFrame:
-    """Final-epoch metrics of every run; for each metric ours, the seed's, and ours − seed."""
+def _at_epoch(history: pd.DataFrame | None, metric: str) -> float | None:
+    """``"val_acc@20"``: the run's val_acc after epoch 20 (None if it stopped before)."""
+    col, epoch = metric.split("@", 1)
+    if history is None or col not in history:
+        return None
+    hit = history.loc[history["epoch"] == int(epoch), col]
+    return float(hit.iloc[0]) if len(hit) else None
+
+
+def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: dict,
+                histories: list[pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Final-epoch metrics of every run; for each metric ours, the seed's, and ours − seed.
+    A metric ``name@N`` is the value after epoch N (``histories``: the runs' metrics CSVs)."""
     rows = []
-    for f in finals:
+    for i, f in enumerate(finals):
         study, exp, run = f["run"].split("/")
         row = {"experiment": exp, "run": run}
         if labels:
@@ -34,7 +47,10 @@ def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: 
         row.update(status=f["status"], epochs=f["epochs_completed"])
         seed = reported.get(f["run"], {})
         for m in metrics:
-            ours = (f["final"] or {}).get(m, f.get(m))  # an epoch metric, or a run-level one
+            if "@" in m:
+                ours = _at_epoch(histories[i] if histories else None, m)
+            else:
+                ours = (f["final"] or {}).get(m, f.get(m))  # an epoch metric, or a run-level one
             theirs = seed.get(m)
             row[m] = ours
             row[f"{m}_seed"] = theirs

@@ -62,6 +62,9 @@ rule overlay_figure:
         spec=_fig_spec,
         labels=lambda wc: [r.key for r in _runs_for(wc.study, _fig_spec(wc))],
         caption=lambda wc: _fig_spec(wc)["caption"],
+        # the write-up's numbers, drawn only by kind final_vs_setting with show_reported
+        reported=lambda wc: {r.key: r.reported for r in _runs_for(wc.study, _fig_spec(wc))}
+        if _fig_spec(wc).get("show_reported") else {},
     wildcard_constraints:
         study=TORCH_STUDIES,
     log:
@@ -123,9 +126,25 @@ def _analysis_spec(wc):
     return CFG.studies[wc.study]["analyses"][wc.name]
 
 
+def analysis_run_files(study, spec):
+    """Files of the runs an analysis reads (its optional `runs: [experiment/run, ...]`):
+    final.json and metrics.csv of each, and lr_bounds.json of a recorded range test."""
+    files = []
+    for key in spec.get("runs", []):
+        run = CFG.runs[f"{study}/{key}"]
+        files += [f"{run_dir(run)}/final.json", f"{run_dir(run)}/metrics.csv"]
+        if (run.settings.get("schedule") or {}).get("name") == "range_test" and \
+                run.settings.get("loop", {}).get("record_batches"):
+            files.append(f"{run_dir(run)}/lr_bounds.json")
+    return files
+
+
 def _analysis_input(wc):
     spec = _analysis_spec(wc)
-    return {"data": f"{R}/data/{spec['dataset']}.pt"} if spec.get("dataset") else {}
+    inputs = {"data": f"{R}/data/{spec['dataset']}.pt"} if spec.get("dataset") else {}
+    if spec.get("runs"):
+        inputs["runs"] = analysis_run_files(wc.study, spec)
+    return inputs
 
 
 rule analysis:

@@ -1,5 +1,7 @@
 """A computed figure or table (rule `analysis`): dlrepro.analyses.run(kind, ...)."""
-from dlrepro.analyses import run_analysis
+from dlrepro.analyses import run_analysis, run_files_by_key
 
 sm = snakemake  # noqa: F821
-run_analysis(sm.params.spec, sm.output[0], data_path=sm.input.get("data"))
+spec = sm.params.spec
+runs = run_files_by_key(list(sm.input.get("runs", [])), spec["runs"]) if spec.get("runs") else None
+run_analysis(spec, sm.output[0], data_path=sm.input.get("data"), runs=runs)

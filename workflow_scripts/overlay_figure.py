@@ -1,6 +1,11 @@
-"""One metric of several runs on one axis (rule `overlay_figure`)."""
-from dlrepro.figures import overlay
+"""One figure of several runs (rule `overlay_figure`): a metric per epoch (kind overlay),
+or a final metric against a setting (kind final_vs_setting)."""
+from dlrepro.figures import final_vs_setting, overlay
 
 sm = snakemake  # noqa: F821
-overlay(list(sm.input.metrics), list(sm.input.finals), sm.output[0], spec=sm.params.spec,
-        title=f"{sm.wildcards.study}: {sm.wildcards.name}")
+title = f"{sm.wildcards.study}: {sm.wildcards.name}"
+if sm.params.spec["kind"] == "final_vs_setting":
+    final_vs_setting(list(sm.input.finals), sm.output[0], spec=sm.params.spec, title=title,
+                     reported=sm.params.reported)
+else:
+    overlay(list(sm.input.metrics), list(sm.input.finals), sm.output[0], spec=sm.params.spec, title=title)
