@@ -40,7 +40,10 @@ def run_dir(run):
 
 
 def wants_gpu(settings):
-    """Runs that benefit from a GPU ask for one; tiny MLP runs stay on CPU slots."""
+    """Runs that benefit from a GPU ask for one (the `gpu` resource; on SLURM --gpus=1);
+    tiny MLP runs stay on CPU slots, and nothing asks for one when `device: cpu`."""
+    if CFG.device == "cpu":
+        return 0
     return 1 if settings["model"] not in ("kmnist_mlp", "fashion_mlp") else 0
 
 
