@@ -8,6 +8,7 @@ min_version("9.0")
 
 
 configfile: "config.yaml"
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"

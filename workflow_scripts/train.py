@@ -1,4 +1,5 @@
 """Train one run (rule `train`): reads snakemake.input/output/params, calls the engine."""
+from dlrepro.config import resolve
 from dlrepro.engine import train_run
 from dlrepro.logutil import file_logger
 
@@ -11,7 +12,7 @@ with file_logger(sm.log[0]) as log:
         final_path=sm.output.final,
         model_path=sm.output.model,
         ckpt_dir=sm.params.checkpoint_dir,
-        device=sm.config.get("device", "auto"),  # where to train is not a run parameter
+        device=resolve(sm.config).device,  # where to train (preset-resolved) is not a run parameter
         threads=sm.threads,
         init_path=sm.input.get("init"),
         log=log,
