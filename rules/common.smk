@@ -73,3 +73,114 @@ def train_inputs(wc):
     if bounds:  # e.g. a cyclical-LR run reads lr_min / lr_max found by an LR range test
         inputs["lr_bounds"] = f"{R}/{run.study}/runs/{bounds}/lr_bounds.json"
     return inputs
+
+
+# ---------------------------------------------------------------- figures, tables, analyses
+TORCH_STUDIES = "|".join(s for s, v in CFG.studies.items() if v["engine"] == "torch") or "no_torch_study"
+
+
+
+def _runs_for(study, spec):
+    return CFG.study_runs(study, spec.get("experiments"), spec.get("where"))
+
+
+
+def _fig_spec(wc):
+    return CFG.studies[wc.study]["figures"][wc.name]
+
+
+
+def _tab_spec(wc):
+    return CFG.studies[wc.study]["tables"][wc.name]
+
+
+
+def torch_study_targets(study):
+    spec = CFG.studies[study]
+    out = []
+    for name, fig in spec.get("figures", {}).items():
+        if fig["kind"] == "run_curves":
+            out += [f"{R}/{study}/figures/curves/{r.experiment}/{r.name}.png"
+                    for r in _runs_for(study, fig)]
+        else:
+            out.append(f"{R}/{study}/figures/{name}.png")
+    out += [f"{R}/{study}/tables/{name}.csv" for name in spec.get("tables", {})]
+    return out
+
+
+
+def _analysis_spec(wc):
+    return CFG.studies[wc.study]["analyses"][wc.name]
+
+
+
+def analysis_run_files(study, spec):
+    """Files of the runs an analysis reads (its optional `runs: [experiment/run, ...]`):
+    final.json and metrics.csv of each, and lr_bounds.json of a recorded range test."""
+    files = []
+    for key in spec.get("runs", []):
+        run = CFG.runs[f"{study}/{key}"]
+        files += [f"{run_dir(run)}/final.json", f"{run_dir(run)}/metrics.csv"]
+        if (run.settings.get("schedule") or {}).get("name") == "range_test" and \
+                run.settings.get("loop", {}).get("record_batches"):
+            files.append(f"{run_dir(run)}/lr_bounds.json")
+    return files
+
+
+
+def _analysis_input(wc):
+    spec = _analysis_spec(wc)
+    inputs = {"data": f"{R}/data/{spec['dataset']}.pt"} if spec.get("dataset") else {}
+    if spec.get("runs"):
+        inputs["runs"] = analysis_run_files(wc.study, spec)
+    return inputs
+
+
+
+def analysis_targets(study):
+    ext = {"figure": "png", "table": "csv"}
+    return [f"{R}/{study}/analysis/{name}.{ext[a['output']]}"
+            for name, a in CFG.studies[study].get("analyses", {}).items()]
+
+
+
+for _study, _spec in CFG.studies.items():
+    if _spec["engine"] == "torch":
+        TARGETS.extend(torch_study_targets(_study))
+    TARGETS.extend(analysis_targets(_study))
+
+
+# ---------------------------------------------------------------- scratch_backprop (seed 002)
+import re as _sb_re
+
+from dlrepro.scratch.digits import run_plans as _sb_run_plans
+
+SB = "scratch_backprop"
+
+if SB in CFG.studies:
+    SB_SET = study_settings(SB)
+    SB_R = f"{R}/{SB}"
+    SB_CAPTION = "../report/captions/generic.rst"
+    SB_PLANS = _sb_run_plans(SB_SET["digits"])  # run name -> self-contained plan
+    SB_LABELS = {r["name"]: r.get("label", r["name"]) for r in SB_SET["digits"]["runs"]}
+    SB_REPORTED = SB_SET.get("reported", {})
+    SB_REPORTED_RUNS = [n for n in SB_REPORTED.get("epochs", {}) if n in SB_PLANS]
+
+    def _sb_tab(name, sub):
+        return report(f"{SB_R}/tables/{name}.csv", caption=SB_CAPTION, category=SB, subcategory=sub,
+                      labels={"table": name})
+
+    def _sb_fig(name, sub):
+        return report(f"{SB_R}/figures/{name}.png", caption=SB_CAPTION, category=SB, subcategory=sub,
+                      labels={"figure": name})
+
+    def _sb_curves_reported(wc):
+        """The seed's printed epochs of this run (markers on the as-run curves only)."""
+        return SB_REPORTED.get("epochs", {}).get(wc.run) if SB_PLANS[wc.run]["init"] == "seed" else None
+
+    def _sb_curves_title(wc):
+        p = SB_PLANS[wc.run]
+        base = wc.run[: -len("_xavier")] if p["init"] == "xavier" else wc.run
+        variant = "fixed: Xavier init" if p["init"] == "xavier" else "as run"
+        return (f"{wc.run} ({SB_LABELS.get(base, base)}; {variant}): {' '.join(p['layers'])}, "
+                f"{p['epochs']} epochs, lr {p['learning_rate']:g}, mb {p['mb_size']}")

@@ -1,19 +1,5 @@
 # Figures and tables of the torch studies, built from run outputs only (no training).
-
-
-TORCH_STUDIES = "|".join(s for s, v in CFG.studies.items() if v["engine"] == "torch") or "no_torch_study"
-
-
-def _runs_for(study, spec):
-    return CFG.study_runs(study, spec.get("experiments"), spec.get("where"))
-
-
-def _fig_spec(wc):
-    return CFG.studies[wc.study]["figures"][wc.name]
-
-
-def _tab_spec(wc):
-    return CFG.studies[wc.study]["tables"][wc.name]
+# Helpers (run selection, specs, targets) live in rules/common.smk.
 
 
 rule run_curves:
@@ -42,8 +28,11 @@ rule run_curves:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/run_curves.py"
+
 
 
 rule overlay_figure:
@@ -75,8 +64,11 @@ rule overlay_figure:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/overlay_figure.py"
+
 
 
 rule run_table:
@@ -105,46 +97,11 @@ rule run_table:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/run_table.py"
 
-
-def torch_study_targets(study):
-    spec = CFG.studies[study]
-    out = []
-    for name, fig in spec.get("figures", {}).items():
-        if fig["kind"] == "run_curves":
-            out += [f"{R}/{study}/figures/curves/{r.experiment}/{r.name}.png"
-                    for r in _runs_for(study, fig)]
-        else:
-            out.append(f"{R}/{study}/figures/{name}.png")
-    out += [f"{R}/{study}/tables/{name}.csv" for name in spec.get("tables", {})]
-    return out
-
-
-def _analysis_spec(wc):
-    return CFG.studies[wc.study]["analyses"][wc.name]
-
-
-def analysis_run_files(study, spec):
-    """Files of the runs an analysis reads (its optional `runs: [experiment/run, ...]`):
-    final.json and metrics.csv of each, and lr_bounds.json of a recorded range test."""
-    files = []
-    for key in spec.get("runs", []):
-        run = CFG.runs[f"{study}/{key}"]
-        files += [f"{run_dir(run)}/final.json", f"{run_dir(run)}/metrics.csv"]
-        if (run.settings.get("schedule") or {}).get("name") == "range_test" and \
-                run.settings.get("loop", {}).get("record_batches"):
-            files.append(f"{run_dir(run)}/lr_bounds.json")
-    return files
-
-
-def _analysis_input(wc):
-    spec = _analysis_spec(wc)
-    inputs = {"data": f"{R}/data/{spec['dataset']}.pt"} if spec.get("dataset") else {}
-    if spec.get("runs"):
-        inputs["runs"] = analysis_run_files(wc.study, spec)
-    return inputs
 
 
 rule analysis:
@@ -171,17 +128,7 @@ rule analysis:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/analysis.py"
-
-
-def analysis_targets(study):
-    ext = {"figure": "png", "table": "csv"}
-    return [f"{R}/{study}/analysis/{name}.{ext[a['output']]}"
-            for name, a in CFG.studies[study].get("analyses", {}).items()]
-
-
-for _study, _spec in CFG.studies.items():
-    if _spec["engine"] == "torch":
-        TARGETS.extend(torch_study_targets(_study))
-    TARGETS.extend(analysis_targets(_study))

@@ -3,40 +3,8 @@
 # gradient checks (scratch_components); 1.6 data (scratch_digits_data), one job per digits
 # run (scratch_digits_run, checkpointed per epoch), their curves, the final-metrics table,
 # and the seed-vs-ours acceptance table (scratch_comparison).
-# Needs R, CFG, study_settings and TARGETS from rules/common.smk.
-import re as _sb_re
-
-from dlrepro.scratch.digits import run_plans as _sb_run_plans
-
-SB = "scratch_backprop"
-
+# Needs R, CFG, TARGETS and the SB_* helpers from rules/common.smk.
 if SB in CFG.studies:
-    SB_SET = study_settings(SB)
-    SB_R = f"{R}/{SB}"
-    SB_CAPTION = "../report/captions/generic.rst"
-    SB_PLANS = _sb_run_plans(SB_SET["digits"])  # run name -> self-contained plan
-    SB_LABELS = {r["name"]: r.get("label", r["name"]) for r in SB_SET["digits"]["runs"]}
-    SB_REPORTED = SB_SET.get("reported", {})
-    SB_REPORTED_RUNS = [n for n in SB_REPORTED.get("epochs", {}) if n in SB_PLANS]
-
-    def _sb_tab(name, sub):
-        return report(f"{SB_R}/tables/{name}.csv", caption=SB_CAPTION, category=SB, subcategory=sub,
-                      labels={"table": name})
-
-    def _sb_fig(name, sub):
-        return report(f"{SB_R}/figures/{name}.png", caption=SB_CAPTION, category=SB, subcategory=sub,
-                      labels={"figure": name})
-
-    def _sb_curves_reported(wc):
-        """The seed's printed epochs of this run (markers on the as-run curves only)."""
-        return SB_REPORTED.get("epochs", {}).get(wc.run) if SB_PLANS[wc.run]["init"] == "seed" else None
-
-    def _sb_curves_title(wc):
-        p = SB_PLANS[wc.run]
-        base = wc.run[: -len("_xavier")] if p["init"] == "xavier" else wc.run
-        variant = "fixed: Xavier init" if p["init"] == "xavier" else "as run"
-        return (f"{wc.run} ({SB_LABELS.get(base, base)}; {variant}): {' '.join(p['layers'])}, "
-                f"{p['epochs']} epochs, lr {p['learning_rate']:g}, mb {p['mb_size']}")
 
     rule scratch_gd:
         output:

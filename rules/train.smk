@@ -12,6 +12,8 @@ rule train:
         settings=lambda wc: run_of(wc).settings,
         key=lambda wc: run_of(wc).key,
         checkpoint_dir=lambda wc: f"{R}/.checkpoints/{wc.study}/{wc.experiment}/{wc.run}",
+    wildcard_constraints:
+        study=TORCH_STUDIES,
     log:
         f"{R}/logs/{{study}}/train/{{experiment}}/{{run}}.log",
     benchmark:
@@ -33,6 +35,8 @@ rule lr_bounds:
         final=f"{R}/{{study}}/runs/{{experiment}}/{{run}}/final.json",
     output:
         f"{R}/{{study}}/runs/{{experiment}}/{{run}}/lr_bounds.json",
+    wildcard_constraints:
+        study=TORCH_STUDIES,
     log:
         f"{R}/logs/{{study}}/lr_bounds/{{experiment}}/{{run}}.log",
     benchmark:
