@@ -12,6 +12,15 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+wildcard_constraints:
+    study=r"[a-z][a-z0-9_]*",
+    experiment=r"[a-z][a-z0-9_]*",
+    run=r"[A-Za-z0-9_.+-]+",
+    name=r"[a-z][a-z0-9_]*",
+    dataset=r"fashion_mnist|kmnist|cifar10",
+
+
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/figures.smk"

@@ -18,12 +18,6 @@ CAPTION = workflow.source_path("../report/captions/generic.rst")
 CONDA_ENV = "../envs/dlrepro.yaml"  # relative to the rule files
 
 
-wildcard_constraints:
-    study=r"[a-z][a-z0-9_]*",
-    experiment=r"[a-z][a-z0-9_]*",
-    run=r"[A-Za-z0-9_.+-]+",
-    name=r"[a-z][a-z0-9_]*",
-    dataset=r"fashion_mnist|kmnist|cifar10",
 
 
 def study_settings(study):
@@ -184,3 +178,63 @@ if SB in CFG.studies:
         variant = "fixed: Xavier init" if p["init"] == "xavier" else "as run"
         return (f"{wc.run} ({SB_LABELS.get(base, base)}; {variant}): {' '.join(p['layers'])}, "
                 f"{p['epochs']} epochs, lr {p['learning_rate']:g}, mb {p['mb_size']}")
+
+
+# ---------------------------------------------------------------- report site
+import functools as _rp_functools
+import re as _rp_re
+
+from dlrepro import report as _rp
+
+
+REPORT_DIR = f"{R}/report"
+
+
+
+REPORT_STUDIES = list(CFG.studies)
+
+
+
+def _rp_is_report(path):
+    return path.startswith(f"{REPORT_DIR}/")
+
+
+
+def report_study_outputs(study):
+    """Every final output of a study (figures, tables, analyses), in TARGETS order."""
+    prefix = f"{R}/{study}/"
+    return list(dict.fromkeys(t for t in TARGETS if t.startswith(prefix) and not _rp_is_report(t)))
+
+
+@_rp_functools.lru_cache(maxsize=None)
+
+
+
+def _rp_benchmark_of(path):
+    """The benchmark file of the job that makes ``path``: None if its rule keeps none, or
+    if more than one rule could make it (no guessing - a wrong guess would be an input that
+    no job makes; the page still counts every benchmark file under the study's folder)."""
+    found = set()
+    for r in workflow.rules:
+        if not r.is_producer(path):
+            continue
+        if r.benchmark is None or callable(r.benchmark):
+            return None
+        try:
+            found.add(r.benchmark.apply_wildcards(r.get_wildcards(path)))
+        except Exception:  # a rule whose output matches but whose wildcards do not apply
+            continue
+    return found.pop() if len(found) == 1 else None
+
+
+
+def report_study_benchmarks(study):
+    """Benchmark TSVs of the study's outputs and of its training runs."""
+    paths = report_study_outputs(study) + [f"{run_dir(r)}/final.json" for r in CFG.study_runs(study)]
+    found = (_rp_benchmark_of(p) for p in paths)
+    return sorted({b for b in found if b and b.startswith(f"{R}/benchmarks/{study}/")})
+
+
+
+REPORT_PAGES = {"index": f"{REPORT_DIR}/index.html",
+                **{s: f"{REPORT_DIR}/{s}.html" for s in REPORT_STUDIES}}

@@ -11,48 +11,7 @@
 # config slice (params), so editing one figure rebuilds that figure and its page; the
 # index has no file inputs at all.
 # Included last: every stage before it has added its outputs to TARGETS.
-import functools as _rp_functools
-import re as _rp_re
-
-from dlrepro import report as _rp
-
-REPORT_DIR = f"{R}/report"
-REPORT_STUDIES = list(CFG.studies)
-
-
-def _rp_is_report(path):
-    return path.startswith(f"{REPORT_DIR}/")
-
-
-def report_study_outputs(study):
-    """Every final output of a study (figures, tables, analyses), in TARGETS order."""
-    prefix = f"{R}/{study}/"
-    return list(dict.fromkeys(t for t in TARGETS if t.startswith(prefix) and not _rp_is_report(t)))
-
-
-@_rp_functools.lru_cache(maxsize=None)
-def _rp_benchmark_of(path):
-    """The benchmark file of the job that makes ``path``: None if its rule keeps none, or
-    if more than one rule could make it (no guessing: a wrong guess would be an input no
-    rule makes; the page still counts every benchmark file under the study's folder)."""
-    found = set()
-    for r in workflow.rules:
-        if not r.is_producer(path):
-            continue
-        if r.benchmark is None or callable(r.benchmark):
-            return None
-        try:
-            found.add(r.benchmark.apply_wildcards(r.get_wildcards(path)))
-        except Exception:  # a rule whose output matches but whose wildcards do not apply
-            continue
-    return found.pop() if len(found) == 1 else None
-
-
-def report_study_benchmarks(study):
-    """Benchmark TSVs of the study's outputs and of its training runs."""
-    paths = report_study_outputs(study) + [f"{run_dir(r)}/final.json" for r in CFG.study_runs(study)]
-    found = (_rp_benchmark_of(p) for p in paths)
-    return sorted({b for b in found if b and b.startswith(f"{R}/benchmarks/{study}/")})
+# Helpers (REPORT_*, report_study_outputs, ...) live in rules/common.smk.
 
 
 rule report_page:
@@ -79,8 +38,11 @@ rule report_page:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/build_report_page.py"
+
 
 
 rule report_index:
@@ -97,12 +59,11 @@ rule report_index:
     resources:
         mem_mb=500,
         runtime=5,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/build_report_index.py"
 
-
-REPORT_PAGES = {"index": f"{REPORT_DIR}/index.html",
-                **{s: f"{REPORT_DIR}/{s}.html" for s in REPORT_STUDIES}}
 
 
 rule report_screenshots:
@@ -126,6 +87,8 @@ rule report_screenshots:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        CONDA_ENV
     script:
         "../workflow_scripts/report_screenshots.py"
 
