@@ -34,6 +34,15 @@ def _at_epoch(history: pd.DataFrame | None, metric: str) -> float | None:
     return float(hit.iloc[0]) if len(hit) else None
 
 
+def _metric(f: dict, m: str):
+    """An epoch metric of the final row, a run-level value, or a derived one:
+    ``overfit_ratio`` = validation / training accuracy (seed 001's 'Overfitting' column)."""
+    last = f["final"] or {}
+    if m == "overfit_ratio":
+        return last["val_acc"] / last["train_acc"] if last.get("train_acc") else None
+    return last.get(m, f.get(m))
+
+
 def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: dict,
                 histories: list[pd.DataFrame] | None = None) -> pd.DataFrame:
     """Final-epoch metrics of every run; for each metric ours, the seed's, and ours − seed.
@@ -50,7 +59,7 @@ def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: 
             if "@" in m:
                 ours = _at_epoch(histories[i] if histories else None, m)
             else:
-                ours = (f["final"] or {}).get(m, f.get(m))  # an epoch metric, or a run-level one
+                ours = _metric(f, m)
             theirs = seed.get(m)
             row[m] = ours
             row[f"{m}_seed"] = theirs
