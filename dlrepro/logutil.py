@@ -19,3 +19,16 @@ def file_logger(path: str) -> Iterator[Callable[[str], None]]:
         except BaseException:
             fh.write(traceback.format_exc())
             raise
+
+
+def route_package_logging(log: Callable[[str], None], name: str = "dlrepro") -> None:
+    """Send the package's ``logging`` records (INFO and up) to a rule's log function."""
+    import logging
+
+    class _ToLog(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            log(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    logger.addHandler(_ToLog(logging.INFO))

@@ -1,26 +1,14 @@
 """Fetch one dataset's raw files and write its manifest (rule `fetch_data`)."""
-import logging
 from pathlib import Path
 
 from dlrepro import data
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import file_logger, route_package_logging
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 
 
-class _ToLog(logging.Handler):
-    def __init__(self, log):
-        super().__init__(logging.INFO)
-        self._log = log
-
-    def emit(self, record):
-        self._log(f"{record.levelname} {record.name}: {record.getMessage()}")
-
-
 with file_logger(sm.log[0]) as log:
-    logger = logging.getLogger("dlrepro")
-    logger.setLevel(logging.INFO)
-    logger.addHandler(_ToLog(log))
+    route_package_logging(log)
     p = sm.params
     log(f"fetch {sm.wildcards.dataset}: source={p.source} root={p.root} mirror={p.mirror} "
         f"synthetic={p.synthetic}")
