@@ -79,3 +79,30 @@ def test_full_preset_dry_run_lists_every_run(smoke_build):
     p = snakemake(smoke_build, "-n", "--config", "preset=full", "--quiet", "rules")
     m = re.search(r"^train\s+(\d+)$", p.stdout, re.M)
     assert m and int(m.group(1)) == len(cfg.runs)
+
+
+def test_smoke_site_in_headless_chromium(smoke_build):
+    """The site the smoke DAG built: every page loads in Chromium with no broken image,
+    no table without rows and no failed resource; one screenshot per page."""
+    from dlrepro import report as rp
+
+    if rp.find_chromium() is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; CI: .ci/install-system-deps.sh)")
+    snakemake(smoke_build, "--", "report_screenshots")
+    check = json.loads((smoke_build / "results/smoke/report/screenshots/check.json").read_text())
+    assert check["ok"], check
+    cfg = _cfg(smoke_build)
+    assert set(check["pages"]) >= set(cfg.studies) | {"index"}
+    for page in check["pages"].values():
+        assert page["loaded"] and not page["broken_images"] and not page["missing_tables"], page
+        Image.open(page["screenshot"]).verify()
+
+
+def test_snakemake_report_zip(smoke_build):
+    import zipfile
+
+    snakemake(smoke_build, "--report", "report.zip")
+    with zipfile.ZipFile(smoke_build / "report.zip") as z:
+        names = z.namelist()
+    assert any(n.endswith(".html") for n in names)
+    assert sum(n.endswith(".png") for n in names) > 50
