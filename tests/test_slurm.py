@@ -337,6 +337,9 @@ def pipeline_copy(tmp_path_factory):
             shutil.copytree(item, d / item.name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(item, d / item.name)
+    # the smoke preset trains on the CPU and asks for no GPU; here the CNN runs must ask
+    # for one, as on a GPU cluster (device auto), to show the GPU submission
+    (d / "gpu_requests.yaml").write_text("presets:\n  smoke:\n    device: auto\n")
     targets = [t.format(R="results/smoke") for t in SMOKE_TARGETS]
     p = subprocess.run(SNAKEMAKE + targets + ["-n", "--cores", "1", "--config", "preset=smoke"],
                        cwd=d, capture_output=True, text=True, timeout=300)
@@ -376,10 +379,12 @@ def test_smoke_target_through_slurm_equals_local(slurm_cluster, pipeline_copy):
     ts = [t.format(R="slurm/smoke") for t in SMOKE_TARGETS]
     # the local reference runs beside the Slurm run (which mostly waits for status polls)
     local = slurm_cluster.snakemake(d, tl + ["--cores", "1", "--nolock", "--workflow-profile", "none",
+                                             "--configfile", "gpu_requests.yaml",
                                              "--config", "preset=smoke", "results=local"], "smoke-local",
                                     background=True)
     try:
         rc, slog = slurm_cluster.snakemake(d, ts + ["--workflow-profile", prof, "--verbose",
+                                                    "--configfile", "gpu_requests.yaml",
                                                     "--config", "preset=smoke", "results=slurm"], "smoke-slurm")
     finally:
         lrc, llog = slurm_cluster.finish(*local, "smoke-local", timeout=600)
