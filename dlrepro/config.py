@@ -260,6 +260,9 @@ def expand_study(study_name: str, study: dict, scale: dict | None) -> list[Run]:
                 raise ConfigError(f"{where}: two runs are named {name!r}; give the cases distinct names")
             seen.add(name)
             validate(settings, _sub_schema("run_resolved"), where=f"{where} (run {name})")
+            problem = replicates_problem(settings)
+            if problem:
+                raise ConfigError(f"{where} (run {name}): {problem}")
             settings = canonical(_apply_scale(settings, scale))
             reported = exp.get("reported", {}).get(name, {})
             runs.append(Run(study_name, exp_name, name, settings, reported))
@@ -320,6 +323,25 @@ def _check_outputs(cfg: dict, runs: dict[str, Run]) -> None:
             for key in spec.get("runs", []):
                 if f"{sname}/{key}" not in runs:
                     raise ConfigError(f"studies.{sname}.analyses.{name}.runs: {key!r} names no run of this study")
+
+
+METRIC_DEPENDENT_SCHEDULES = {"keras_step_plateau"}
+
+
+def replicates_problem(s: dict) -> str | None:
+    """Why the run's ``replicates`` cannot train together in one job, or None."""
+    if s.get("replicates", 1) <= 1:
+        return None
+    sched = (s.get("schedule") or {}).get("name")
+    if sched in METRIC_DEPENDENT_SCHEDULES:
+        return (f"replicates: schedule {sched!r} follows the run's own validation metrics, so replicates "
+                "cannot share one learning rate; sweep `seed` in a grid instead")
+    if s.get("loop", {}).get("record_batches"):
+        return ("replicates: loop.record_batches (the LR range test) records one loss per batch; "
+                "sweep `seed` in a grid instead")
+    if s.get("compile"):
+        return "replicates: `compile` is not supported together with replicates"
+    return None
 
 
 def load_yaml(path: str | Path) -> dict:

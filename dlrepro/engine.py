@@ -96,6 +96,7 @@ class Preprocess:
     def __init__(self, spec: dict, data: dict, train: Split):
         self.scale = 1 / 255 if spec.get("scale", True) else 1.0
         self.resize = spec.get("resize")
+        self.channels_last = False  # set by the trainer for a channels_last run
         mode = spec.get("normalize", "none")
         dev = train.x.device
         self.mean = self.std = None
@@ -125,7 +126,7 @@ class Preprocess:
             x = x - self.mean
         if self.std is not None:
             x = x / self.std
-        return x
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
 
 def init_weights(model: nn.Module, scheme: str) -> None:
@@ -195,9 +196,14 @@ class Trainer:
         self.splits = make_splits(data, s)
         self.prep = Preprocess(s.get("preprocess", {}), data, self.splits["train"])
         self.classes = len(data["classes"])
+        self.n_rep, self.replica_rows = 1, []
         self.model = build_model(s, tuple(self.splits["train"].x.shape[1:]), self.classes).to(device)
         if init_state is not None:
             self.model.load_state_dict(init_state)
+        if s.get("channels_last"):
+            self.model = self.model.to(memory_format=torch.channels_last)
+            self.prep.channels_last = True
+        self.net = torch.compile(self.model) if s.get("compile") else self.model  # what the loops call
         self.opt = build_optimizer(self.model.parameters(), s["optimizer"])
         self.base_lr = s["optimizer"].get("lr", self.opt.param_groups[0]["lr"])
         n = len(self.splits["train"])
@@ -266,7 +272,7 @@ class Trainer:
                 mi = idx[m0:m0 + micro]
                 x, y = self._augment(self.prep(train.x[mi]), train.y[mi])
                 with self.autocast():
-                    out = self.model(x)
+                    out = self.net(x)
                 loss = F.cross_entropy(out.float(), y)
                 pen = l2_penalty(self.model, s.get("l2"))
                 if pen is not None:
@@ -290,34 +296,76 @@ class Trainer:
         return {"loss_sum": loss_sum.item(), "n_batches": n_batches, "correct": correct.item(),
                 "seen": seen, "lr": lr, "exploded": False}
 
+    def _eval(self, split: str) -> tuple[list[float], list[float]]:
+        """(losses, accuracies) over a split, one entry per replicate (one here)."""
+        loss, acc = evaluate(self.net, self.splits[split], self.prep, self.autocast)
+        return [loss], [acc]
+
     def run_epoch(self, epoch: int) -> tuple[dict, str]:
-        """Train one epoch and evaluate as the run's loop options say; return (row, status)."""
+        """Train one epoch and evaluate as the run's loop options say; return (row, status).
+        With replicates, ``row`` is the mean over them with ``<metric>_std`` columns and
+        ``self.replica_rows`` gets one row per replicate."""
         t0 = time.perf_counter()
         if self.loop["eval_before_train"]:
-            val_loss, val_acc = evaluate(self.model, self.splits["val"], self.prep, self.autocast)
+            val_loss, val_acc = self._eval("val")
         tr = self.train_epoch(epoch)
         t_train = time.perf_counter() - t0
         if not self.loop["eval_before_train"]:
-            val_loss, val_acc = evaluate(self.model, self.splits["val"], self.prep, self.autocast)
+            val_loss, val_acc = self._eval("val")
         mode = self.loop["train_acc"]
+        loss_sum, correct, seen = (_as_list(tr[k]) for k in ("loss_sum", "correct", "seen"))
         if mode == "running":
-            train_acc = tr["correct"] / max(1, tr["seen"])
+            train_acc = [c / max(1, n) for c, n in zip(correct, seen)]
         else:
-            split = self.splits["train_full" if mode == "eval_full" else "train"]
-            train_acc = evaluate(self.model, split, self.prep, self.autocast)[1]
-        mean_loss = tr["loss_sum"] / max(1, tr["n_batches"])
-        logged = tr["loss_sum"] if self.loop["logged_train_loss"] == "sum" else mean_loss
+            train_acc = self._eval("train_full" if mode == "eval_full" else "train")[1]
         seconds = time.perf_counter() - t0 if self.loop["time_includes_eval"] else t_train
-        row = {"epoch": epoch + 1, "train_loss": logged, "train_loss_mean": mean_loss, "train_acc": train_acc,
-               "val_loss": val_loss, "val_acc": val_acc, "lr": tr["lr"], "seconds": seconds}
+        rows = []
+        for r in range(self.n_rep):
+            mean_loss = loss_sum[r] / max(1, tr["n_batches"])
+            rows.append({"epoch": epoch + 1,
+                         "train_loss": loss_sum[r] if self.loop["logged_train_loss"] == "sum" else mean_loss,
+                         "train_loss_mean": mean_loss, "train_acc": train_acc[r], "val_loss": val_loss[r],
+                         "val_acc": val_acc[r], "lr": tr["lr"], "seconds": seconds})
+        row = rows[0] if self.n_rep == 1 else mean_row(rows)
+        if self.n_rep > 1:
+            self.replica_rows.append(rows)
         if self.schedule:
             self.schedule.on_epoch_end(epoch, row)
         status = "ok"
-        if not math.isfinite(mean_loss):
+        if not all(math.isfinite(r["train_loss_mean"]) for r in rows):
             status = "diverged"
         elif tr["exploded"]:
             status = "stopped_loss_explosion"
         return row, status
+
+    # -- what train_run reads
+    def n_params(self) -> int:
+        """Parameters of one model (of one replicate)."""
+        return sum(p.numel() for p in self.model.parameters())
+
+    def test_metrics(self) -> dict:
+        loss, acc = self._eval("test")
+        return {"loss": loss[0], "acc": acc[0]}
+
+    def model_state(self) -> dict:
+        return self.model.state_dict()
+
+
+STD_COLUMNS = ["train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc"]
+
+
+def _as_list(v) -> list:
+    return v if isinstance(v, list) else [v]
+
+
+def mean_row(rows: list[dict]) -> dict:
+    """One epoch's row over replicates: the mean of each metric plus ``<metric>_std``
+    (sample standard deviation, ddof 1) for the curves' bands."""
+    out = dict(rows[0])
+    for c in STD_COLUMNS:
+        v = torch.tensor([r[c] for r in rows], dtype=torch.float64)
+        out[c], out[f"{c}_std"] = v.mean().item(), v.std().item()
+    return out
 
 
 def _exploded(batches: list[dict], factor: float, beta: float = 0.98) -> bool:
@@ -369,7 +417,12 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
         import json
         with open(lr_bounds_path) as fh:
             lr_bounds = json.load(fh)
-    tr = Trainer(settings, data, dev, init_state, lr_bounds)
+    if settings.get("replicates", 1) > 1:
+        from .replicates import ReplicaTrainer as trainer_cls  # N seeds in one job (torch.func)
+    else:
+        trainer_cls = Trainer
+    tr = trainer_cls(settings, data, dev, init_state, lr_bounds)
+    columns = METRIC_COLUMNS + ([f"{c}_std" for c in STD_COLUMNS] if tr.n_rep > 1 else [])
     ckpt_dir = Path(ckpt_dir)
     ckpt = ckpt_dir / "checkpoint.pt"
     h = settings_hash(settings)
@@ -385,7 +438,8 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
         else:
             log(f"ignoring a checkpoint of different settings ({st.get('hash')} != {h})")
     log(f"{run_key}: {settings['model']} {settings.get('model_args', {})}, "
-        f"{sum(p.numel() for p in tr.model.parameters()):,} parameters, device {dev}, threads {threads}, "
+        f"{tr.n_params():,} parameters" + (f" x {tr.n_rep} replicates" if tr.n_rep > 1 else "") +
+        f", device {dev}, threads {threads}, "
         f"{len(tr.splits['train'])} train / {len(tr.splits['val'])} val samples, "
         f"synthetic data: {bool(data.get('synthetic'))}")
     epoch = start_epoch
@@ -397,17 +451,16 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
             f"train_acc {row['train_acc']:.4f} val_loss {row['val_loss']:.4f} val_acc {row['val_acc']:.4f} "
             f"lr {row['lr']:.3g} {row['seconds']:.2f}s" + ("" if status == "ok" else f" [{status}]"))
         torch_save({"hash": h, "epoch": epoch, "rows": rows, "status": status, "trainer": tr.state_dict()}, ckpt)
-        write_csv(ckpt_dir / "metrics.partial.csv", pd.DataFrame(rows, columns=METRIC_COLUMNS))
+        write_csv(ckpt_dir / "metrics.partial.csv", pd.DataFrame(rows, columns=columns))
     test = None
     if tr.splits["test"] is not None and status != "diverged":
-        tl, ta = evaluate(tr.model, tr.splits["test"], tr.prep, tr.autocast)
-        test = {"loss": tl, "acc": ta}
+        test = tr.test_metrics()
     final = {
         "run": run_key, "settings": settings, "settings_hash": h, "status": status,
         "epochs_completed": len(rows), "diverged_epoch": len(rows) if status == "diverged" else None,
         "final": rows[-1] if rows else None,
         "best_val_acc": max((r["val_acc"] for r in rows), default=None),
-        "test": test, "n_params": sum(p.numel() for p in tr.model.parameters()),
+        "test": test, "n_params": tr.n_params(),
         "synthetic": bool(data.get("synthetic")), "dataset": settings["dataset"],
         "train_samples": len(tr.splits["train"]), "val_samples": len(tr.splits["val"]),
         "train_seconds": sum(r["seconds"] for r in rows), "wall_seconds": time.perf_counter() - t_start,
@@ -415,8 +468,10 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
     }
     if tr.batches:
         final["batches"] = tr.batches
-    torch_save(tr.model.state_dict(), model_path)
-    write_csv(metrics_path, pd.DataFrame(rows, columns=METRIC_COLUMNS))
+    if tr.n_rep > 1:
+        final["replicates"] = tr.replicates_summary(test)
+    torch_save(tr.model_state(), model_path)
+    write_csv(metrics_path, pd.DataFrame(rows, columns=columns))
     write_json(final_path, final)
     for f in (ckpt, ckpt_dir / "metrics.partial.csv"):
         f.unlink(missing_ok=True)

@@ -22,6 +22,29 @@ def column(df: pd.DataFrame, y: str) -> pd.Series:
     return DERIVED[y](df) if y not in df and y in DERIVED else df[y]
 
 
+def std_column(df, y: str):
+    """The replicate standard deviation of ``y`` (a ``replicates: N`` run logs
+    ``<metric>_std``; a derived error has its accuracy's), or None for a single seed."""
+    base = {"val_error": "val_acc", "train_error": "train_acc"}.get(y, y)
+    key = f"{base}_std"
+    return df[key] if key in df else None
+
+
+def plot_band(ax, df: pd.DataFrame, y: str, **kw):
+    """Plot ``y`` against the epoch: the line, and for replicates the mean with a ±1 s.d. band."""
+    mean = column(df, y)
+    (line,) = ax.plot(df["epoch"], mean, **kw)
+    sd = std_column(df, y)
+    if sd is not None:
+        ax.fill_between(df["epoch"], mean - sd, mean + sd, color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
+
+
+def _replicates_note(final: dict) -> str:
+    n = (final.get("replicates") or {}).get("n", 1)
+    return f" (mean ± s.d. of {n} seeds)" if n > 1 else ""
+
+
 def _read(metrics_csv: str, final_json: str) -> tuple[pd.DataFrame, dict]:
     with open(final_json) as fh:
         return pd.read_csv(metrics_csv), json.load(fh)
@@ -40,23 +63,24 @@ def run_curves(metrics_csv: str, final_json: str, out_png: str, title: str) -> N
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.8))
     loop = final["settings"].get("loop", {})
     summed = loop.get("logged_train_loss") == "sum"
-    ax_l.plot(df["epoch"], df["train_loss"], marker=".", label="train (sum over batches)" if summed else "train")
+    plot_band(ax_l, df, "train_loss", marker=".", label="train (sum over batches)" if summed else "train")
     if summed:
         ax_l2 = ax_l.twinx()
-        ax_l2.plot(df["epoch"], df["val_loss"], marker=".", color="C1", label="validation (mean)")
+        plot_band(ax_l2, df, "val_loss", marker=".", color="C1", label="validation (mean)")
         ax_l2.set_ylabel("validation loss (mean)")
         ax_l2.grid(False)
-        ax_l2.legend(loc="upper center")
+        ax_l2.legend(loc="upper right")
     else:
-        ax_l.plot(df["epoch"], df["val_loss"], marker=".", label="validation")
+        plot_band(ax_l, df, "val_loss", marker=".", label="validation")
     ax_l.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_l.legend(loc="upper right")
-    ax_a.plot(df["epoch"], df["train_acc"], marker=".", label="train")
-    ax_a.plot(df["epoch"], df["val_acc"], marker=".", label="validation")
+    ax_l.legend(loc="lower left" if summed else "upper right")
+    plot_band(ax_a, df, "train_acc", marker=".", label="train")
+    plot_band(ax_a, df, "val_acc", marker=".", label="validation")
     ax_a.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     ax_a.legend(loc="lower right")
     _status_note(ax_a, final)
-    fig.suptitle(title, y=1.04)
+    fig.subplots_adjust(wspace=0.5 if summed else 0.25)  # room for the twin axis' label
+    fig.suptitle(title + _replicates_note(final), y=1.07)
     stamp(fig, final["synthetic"])
     save_figure(fig, out_png)
 
@@ -76,7 +100,9 @@ def overlay(metrics_csvs: list[str], finals: list[str], out_png: str, spec: dict
                  else final["run"].split("/", 1)[1])
         if final["status"] != "ok":
             label += f" ({final['status']})"
-        ax.plot(df["epoch"], column(df, y), marker="." if len(df) < 40 else None, label=label)
+        n_seeds = (final.get("replicates") or {}).get("n", 1)
+        label += f" ({n_seeds} seeds)" if n_seeds > 1 else ""
+        plot_band(ax, df, y, marker="." if len(df) < 40 else None, label=label)
     ax.set(xlabel="epoch", ylabel=LABELS.get(y, y), title=title)
     if spec.get("logy"):
         ax.set_yscale("log")
@@ -119,7 +145,8 @@ def final_vs_setting(finals: list[str], out_png: str, spec: dict, title: str,
         synthetic |= f["synthetic"]
         xv = get_dotted(f["settings"], x_key)
         group = fmt_value(get_dotted(f["settings"], hue)) if hue else None
-        points.setdefault(group, []).append((xv, final_value(f, y), f["status"]))
+        sd = final_value(f, {"val_error": "val_acc", "train_error": "train_acc"}.get(y, y) + "_std")
+        points.setdefault(group, []).append((xv, final_value(f, y), f["status"], sd))
         theirs = (reported or {}).get(f["run"], {}).get(y)
         if spec.get("show_reported") and theirs is not None:
             seed_pts.append((xv, theirs))
@@ -129,8 +156,13 @@ def final_vs_setting(finals: list[str], out_png: str, spec: dict, title: str,
         xs = [p[0] for p in pts]
         ys = [float("nan") if p[1] is None else p[1] for p in pts]
         label = "this pipeline" if group is None else f"{hue.split('.')[-1]}={group}"
-        ax.plot(xs, ys, marker="o", label=label)
-        for xv, yv, st in pts:
+        sds = [p[3] for p in pts]
+        if any(v is not None for v in sds):  # replicates: mean with ±1 s.d. error bars
+            ax.errorbar(xs, ys, yerr=[0 if v is None else v for v in sds], marker="o", capsize=3,
+                        label=label + " (mean ± s.d. over seeds)")
+        else:
+            ax.plot(xs, ys, marker="o", label=label)
+        for xv, yv, st, _ in pts:
             if st != "ok" and yv is not None:
                 ax.annotate(st, (xv, yv), fontsize=7, color="#b00020")
     if seed_pts:

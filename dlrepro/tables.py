@@ -54,6 +54,8 @@ def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: 
         if labels:
             row["label"] = labels.get(run, run)
         row.update(status=f["status"], epochs=f["epochs_completed"])
+        if f.get("replicates"):
+            row["seeds"] = f["replicates"]["n"]
         seed = reported.get(f["run"], {})
         for m in metrics:
             if "@" in m:
@@ -62,6 +64,8 @@ def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: 
                 ours = _metric(f, m)
             theirs = seed.get(m)
             row[m] = ours
+            if f.get("replicates") and "@" not in m:  # mean over seeds, and its spread
+                row[f"{m}_std"] = (f["final"] or {}).get(f"{m}_std")
             row[f"{m}_seed"] = theirs
             row[f"{m}_diff"] = None if ours is None or theirs is None else ours - theirs
         if f.get("test") or "test_acc" in seed:

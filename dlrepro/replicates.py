@@ -1,0 +1,207 @@
+"""Replicate seeds of one run, trained together in one job (``replicates: N``).
+
+Replicate ``r`` is the run with seed ``seed + r``: its own initial weights (the model is
+built under ``torch.manual_seed(seed + r)``), its own data order and its own dropout
+draws. The N models are stacked into one set of parameters with
+``torch.func.stack_module_state`` and called through ``vmap(functional_call(...))``, so
+one kernel launch serves all N. Every optimizer of the registry updates parameters
+element by element, so one optimizer over the stacked tensors is N independent
+optimizers; the loss summed over replicates gives each replicate its own gradient.
+Gradient-norm clipping and the L2 penalty are computed per replicate.
+
+What cannot be shared is refused with a clear error: a schedule that reacts to the
+run's own metrics (``keras_step_plateau``: each replicate would need its own learning
+rate) and per-batch loss recording (``loop.record_batches``, the LR range test).
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, stack_module_state, vmap
+
+from .config import replicates_problem
+from .engine import EVAL_CHUNK, Split, Trainer, build_model, mean_row
+from .optim import build_optimizer
+
+def check_replicable(s: dict) -> None:
+    """Raise ValueError naming the setting that N replicates in one job cannot share."""
+    problem = replicates_problem(s)
+    if problem:
+        raise ValueError(problem)
+
+
+class StackedModel:
+    """N models of one architecture as stacked parameters and buffers."""
+
+    def __init__(self, models: list[torch.nn.Module]):
+        self.template = models[0]  # keeps the layout (names, l2_params) on its device
+        self.params, self.buffers = stack_module_state(models)
+        self.base = copy.deepcopy(models[0]).to("meta")
+        self.n = len(models)
+
+    def train(self, mode: bool = True) -> None:
+        self.base.train(mode)
+
+    def __call__(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
+        """Logits [N, B, classes]; ``x`` is [N, B, ...] or, when ``shared``, one [B, ...] batch."""
+        def f(p, b, xi):
+            return functional_call(self.base, (p, b), (xi,))
+        return vmap(f, in_dims=(0, 0, None if shared else 0), randomness="different")(self.params, self.buffers, x)
+
+    def state_dict(self) -> dict:
+        return {"params": self.params, "buffers": self.buffers}
+
+    def load_state_dict(self, st: dict) -> None:
+        with torch.no_grad():
+            for k, v in st["params"].items():
+                self.params[k].copy_(v)
+            for k, v in st["buffers"].items():
+                self.buffers[k].copy_(v)
+
+    def replica_state(self, r: int) -> dict:
+        """Replicate ``r`` as an ordinary state dict of the architecture."""
+        return {k: v[r].detach().clone() for k, v in {**self.params, **self.buffers}.items()}
+
+    def per_replica(self, fn, tensors) -> torch.Tensor:
+        """Sum over ``tensors`` of ``fn(t)`` reduced over every dimension but the first: [N]."""
+        return sum(fn(t).flatten(1).sum(1) for t in tensors)
+
+
+class ReplicaTrainer(Trainer):
+    """The engine's loop for ``replicates: N`` (see the module docstring)."""
+
+    def __init__(self, s: dict, data: dict, device: torch.device, init_state: dict | None = None,
+                 lr_bounds: dict | None = None):
+        check_replicable(s)
+        super().__init__({**s, "replicates": 1}, data, device, init_state, lr_bounds)
+        self.s = s
+        self.n_rep = s["replicates"]
+        self.seeds = [s["seed"] + r for r in range(self.n_rep)]
+        models = []
+        for seed in self.seeds:
+            torch.manual_seed(seed)
+            m = build_model(s, tuple(self.splits["train"].x.shape[1:]), self.classes).to(device)
+            if init_state is not None:
+                m.load_state_dict(init_state)
+            models.append(m)
+        torch.manual_seed(s["seed"])
+        self.stack = StackedModel(models)
+        self.model = self.stack.template
+        names = {id(p): n for n, p in self.model.named_parameters()}
+        l2 = s.get("l2") or {}
+        kernels = l2.get("params", "all") == "kernels"
+        self.l2_names = [names[id(p)] for p in (self.model.l2_params() if kernels else self.model.parameters())]
+        self.opt = build_optimizer(list(self.stack.params.values()), s["optimizer"])
+        self.shuffle_gens = [torch.Generator().manual_seed(seed) for seed in self.seeds]
+
+    # -- state for checkpoints
+    def state_dict(self) -> dict:
+        st = super().state_dict()
+        st.update(model=self.stack.state_dict(), shuffle_gens=[g.get_state() for g in self.shuffle_gens],
+                  replica_rows=self.replica_rows)
+        return st
+
+    def load_state_dict(self, st: dict) -> None:
+        self.stack.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["opt"])
+        self.step = st["step"]
+        if self.schedule and st["schedule"] is not None:
+            self.schedule.load_state_dict(st["schedule"])
+        torch.set_rng_state(st["torch_rng"])
+        for g, gs in zip(self.shuffle_gens, st["shuffle_gens"]):
+            g.set_state(gs)
+        self.aug_gen.set_state(st["aug_gen"])
+        self.replica_rows = st["replica_rows"]
+        if st.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(st["cuda_rng"])
+
+    # -- one epoch
+    def _penalty(self) -> torch.Tensor | None:
+        spec = self.s.get("l2")
+        if not spec or not spec.get("coef"):
+            return None
+        return spec["coef"] * self.stack.per_replica(lambda p: p.pow(2), [self.stack.params[n] for n in self.l2_names])
+
+    def _clip(self, max_norm: float) -> None:
+        """``clip_grad_norm_`` of each replicate on its own (torch's formula, per replicate)."""
+        grads = [p.grad for p in self.stack.params.values() if p.grad is not None]
+        norm = self.stack.per_replica(lambda g: g.pow(2), grads).sqrt()
+        coef = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
+
+    def train_epoch(self, epoch: int) -> dict:
+        s, train, n = self.s, self.splits["train"], self.n_rep
+        self.stack.train(True)
+        bs, micro = s["batch_size"], s.get("micro_batch") or s["batch_size"]
+        perms = torch.stack([torch.randperm(len(train), generator=g) for g in self.shuffle_gens]).to(self.device)
+        loss_sum = torch.zeros(n, device=self.device, dtype=torch.float64)
+        correct = torch.zeros(n, device=self.device, dtype=torch.int64)
+        seen, n_batches, lr = 0, 0, self.opt.param_groups[0]["lr"]
+        for start in range(0, len(train), bs):
+            idx = perms[:, start:start + bs]  # [N, B]: each replicate's own batch
+            lr = self._set_lr(epoch)
+            self.opt.zero_grad(set_to_none=True)
+            batch_loss = torch.zeros(n, device=self.device)
+            for m0 in range(0, idx.shape[1], micro):
+                mi = idx[:, m0:m0 + micro]
+                x = self.prep(train.x[mi.flatten()])
+                x, y = self._augment(x, train.y[mi.flatten()])
+                x, y = x.reshape(n, -1, *x.shape[1:]), y.view(n, -1)  # copies stay with their replicate
+                with self.autocast():
+                    out = self.stack(x)
+                loss = F.cross_entropy(out.float().flatten(0, 1), y.flatten(), reduction="none").view(n, -1).mean(1)
+                pen = self._penalty()
+                if pen is not None:
+                    loss = loss + pen
+                w = mi.shape[1] / idx.shape[1]
+                (loss.sum() * w).backward()
+                batch_loss += loss.detach() * w
+                correct += (out.argmax(-1) == y).sum(1)
+                seen += y.shape[1]
+            if s.get("clip_grad_norm"):
+                self._clip(s["clip_grad_norm"])
+            self.opt.step()
+            loss_sum += batch_loss
+            n_batches += 1
+            self.step += 1
+        return {"loss_sum": loss_sum.tolist(), "n_batches": n_batches, "correct": correct.tolist(),
+                "seen": [seen] * n, "lr": lr, "exploded": False}
+
+    @torch.no_grad()
+    def _eval(self, split: str) -> tuple[list[float], list[float]]:
+        data: Split = self.splits[split]
+        self.stack.train(False)
+        loss = torch.zeros(self.n_rep, device=self.device, dtype=torch.float64)
+        correct = torch.zeros(self.n_rep, device=self.device, dtype=torch.int64)
+        for i in range(0, len(data), EVAL_CHUNK):
+            x, y = self.prep(data.x[i:i + EVAL_CHUNK]), data.y[i:i + EVAL_CHUNK]
+            with self.autocast():
+                out = self.stack(x, shared=True).float()  # [N, B, classes]
+            loss += F.cross_entropy(out.flatten(0, 1), y.repeat(self.n_rep), reduction="none").view(
+                self.n_rep, -1).sum(1).double()
+            correct += (out.argmax(-1) == y).sum(1)
+        m = max(1, len(data))
+        return (loss / m).tolist(), (correct.double() / m).tolist()
+
+    # -- what train_run reads
+    def test_metrics(self) -> dict:
+        loss, acc = self._eval("test")
+        return {"loss": sum(loss) / self.n_rep, "acc": sum(acc) / self.n_rep, "per_replicate": {"loss": loss, "acc": acc}}
+
+    def model_state(self) -> dict:
+        """model.pt holds replicate 0 (the run's own seed), an ordinary state dict."""
+        return self.stack.replica_state(0)
+
+    def replicates_summary(self, test: dict | None) -> dict:
+        last = self.replica_rows[-1] if self.replica_rows else []
+        return {"n": self.n_rep, "seeds": self.seeds, "model_pt": "replicate 0 (seed %d)" % self.seeds[0],
+                "final": last, "best_val_acc": [max(rows[r]["val_acc"] for rows in self.replica_rows)
+                                                for r in range(self.n_rep)] if self.replica_rows else [],
+                "test": test.get("per_replicate") if test else None,
+                "metrics": [[rows[r] for rows in self.replica_rows] for r in range(self.n_rep)]}
+
+
+__all__ = ["ReplicaTrainer", "StackedModel", "check_replicable", "mean_row"]
