@@ -22,6 +22,7 @@ import yaml
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
 _MISSING = object()
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster, same result
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
@@ -68,7 +69,7 @@ class Resolved:
 # ----------------------------------------------------------------------------- schema
 @lru_cache(maxsize=None)
 def schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    return load_yaml(SCHEMA_PATH)
 
 
 def _validator(sch: dict):
@@ -238,7 +239,7 @@ def study_scale(study: dict, scale: dict | None) -> dict | None:
     return {**scale, **{k: min(v, scale[k]) if k in scale else v for k, v in study["smoke_scale"].items()}}
 
 
-def expand_study(study_name: str, study: dict, scale: dict | None) -> list[Run]:
+def expand_study(study_name: str, study: dict, scale: dict | None, overrides: dict | None = None) -> list[Run]:
     runs: list[Run] = []
     scale = study_scale(study, scale)
     run_keys = set(schema()["$defs"]["run"]["properties"]) | {"init_from"}
@@ -252,7 +253,7 @@ def expand_study(study_name: str, study: dict, scale: dict | None) -> list[Run]:
                 if key.split(".")[0] not in run_keys:
                     raise ConfigError(f"{where}: unknown run key {key.split('.')[0]!r} in {key!r} "
                                       f"(allowed: {', '.join(sorted(run_keys))})")
-            settings = deep_merge(base, undot(point))
+            settings = deep_merge(deep_merge(base, undot(point)), overrides or {})
             name = name or _run_name(exp.get("name"), point)
             if not RUN_NAME_RE.match(name):
                 raise ConfigError(f"{where}: run name {name!r} may hold only letters, digits and _.+-")
@@ -288,10 +289,10 @@ def resolve(raw: dict) -> Resolved:
         if study["engine"] == "numpy" and study.get("settings") is not None:
             sub = SCHEMAS_DIR / f"{sname}.settings.yaml"
             if sub.exists():
-                validate(study["settings"], yaml.safe_load(sub.read_text()), where=f"studies.{sname}.settings")
+                validate(study["settings"], load_yaml(sub), where=f"studies.{sname}.settings")
         if study["engine"] != "torch":
             continue
-        for run in expand_study(sname, study, cfg.get("scale")):
+        for run in expand_study(sname, study, cfg.get("scale"), cfg.get("overrides")):
             runs[run.key] = run
     for run in runs.values():
         src = run.settings.get("init_from")
@@ -345,4 +346,4 @@ def replicates_problem(s: dict) -> str | None:
 
 
 def load_yaml(path: str | Path) -> dict:
-    return yaml.safe_load(Path(path).read_text())
+    return yaml.load(Path(path).read_text(), Loader=_LOADER)

@@ -418,7 +418,8 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
         with open(lr_bounds_path) as fh:
             lr_bounds = json.load(fh)
     if settings.get("replicates", 1) > 1:
-        from .replicates import ReplicaTrainer as trainer_cls  # N seeds in one job (torch.func)
+        from .replicates import trainer_class  # N seeds in one job: vmap on a GPU, a loop on a CPU
+        trainer_cls = trainer_class(dev)
     else:
         trainer_cls = Trainer
     tr = trainer_cls(settings, data, dev, init_state, lr_bounds)

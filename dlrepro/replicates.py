@@ -9,6 +9,14 @@ element by element, so one optimizer over the stacked tensors is N independent
 optimizers; the loss summed over replicates gives each replicate its own gradient.
 Gradient-norm clipping and the L2 penalty are computed per replicate.
 
+That is the GPU path (:class:`ReplicaTrainer`), where small models leave the device
+mostly idle and N seeds fill it. On a CPU the models are compute-bound and batched
+kernels are slower than N plain ones (benchmarks/replicates.py measures both), so there
+:class:`SeedLoopTrainer` steps N ordinary single-seed trainers one after another in the
+one process, each with its own RNG stream: every replicate is then bit for bit the run
+with its own seed. ``trainer_class`` picks by device; the environment variable
+``DLREPRO_REPLICATES=vmap|loop`` overrides the choice.
+
 What cannot be shared is refused with a clear error: a schedule that reacts to the
 run's own metrics (``keras_step_plateau``: each replicate would need its own learning
 rate) and per-batch loss recording (``loop.record_batches``, the LR range test).
@@ -16,6 +24,7 @@ rate) and per-batch loss recording (``loop.record_batches``, the LR range test).
 from __future__ import annotations
 
 import copy
+import os
 
 import torch
 import torch.nn.functional as F
@@ -69,8 +78,25 @@ class StackedModel:
         return sum(fn(t).flatten(1).sum(1) for t in tensors)
 
 
-class ReplicaTrainer(Trainer):
-    """The engine's loop for ``replicates: N`` (see the module docstring)."""
+class _Replicas:
+    """What train_run reads from a replicate trainer besides the mean rows."""
+
+    def test_metrics(self) -> dict:
+        loss, acc = self._eval("test")
+        return {"loss": sum(loss) / self.n_rep, "acc": sum(acc) / self.n_rep,
+                "per_replicate": {"loss": loss, "acc": acc}}
+
+    def replicates_summary(self, test: dict | None) -> dict:
+        rows = self.replica_rows
+        return {"n": self.n_rep, "seeds": self.seeds, "model_pt": f"replicate 0 (seed {self.seeds[0]})",
+                "final": rows[-1] if rows else [],
+                "best_val_acc": [max(ep[r]["val_acc"] for ep in rows) for r in range(self.n_rep)] if rows else [],
+                "test": test.get("per_replicate") if test else None,
+                "metrics": [[ep[r] for ep in rows] for r in range(self.n_rep)]}
+
+
+class ReplicaTrainer(_Replicas, Trainer):
+    """N seeds as one stacked model through ``torch.func`` (the GPU path)."""
 
     def __init__(self, s: dict, data: dict, device: torch.device, init_state: dict | None = None,
                  lr_bounds: dict | None = None):
@@ -186,22 +212,67 @@ class ReplicaTrainer(Trainer):
         m = max(1, len(data))
         return (loss / m).tolist(), (correct.double() / m).tolist()
 
-    # -- what train_run reads
-    def test_metrics(self) -> dict:
-        loss, acc = self._eval("test")
-        return {"loss": sum(loss) / self.n_rep, "acc": sum(acc) / self.n_rep, "per_replicate": {"loss": loss, "acc": acc}}
-
     def model_state(self) -> dict:
         """model.pt holds replicate 0 (the run's own seed), an ordinary state dict."""
         return self.stack.replica_state(0)
 
-    def replicates_summary(self, test: dict | None) -> dict:
-        last = self.replica_rows[-1] if self.replica_rows else []
-        return {"n": self.n_rep, "seeds": self.seeds, "model_pt": "replicate 0 (seed %d)" % self.seeds[0],
-                "final": last, "best_val_acc": [max(rows[r]["val_acc"] for rows in self.replica_rows)
-                                                for r in range(self.n_rep)] if self.replica_rows else [],
-                "test": test.get("per_replicate") if test else None,
-                "metrics": [[rows[r] for rows in self.replica_rows] for r in range(self.n_rep)]}
+
+class SeedLoopTrainer(_Replicas, Trainer):
+    """N single-seed trainers stepped in turn in one process (the CPU path), each with its
+    own global-RNG stream so that replicate ``r`` is exactly the run with seed ``seed + r``."""
+
+    def __init__(self, s: dict, data: dict, device: torch.device, init_state: dict | None = None,
+                 lr_bounds: dict | None = None):
+        check_replicable(s)
+        self.s, self.device, self.n_rep, self.replica_rows = s, device, s["replicates"], []
+        self.seeds = [s["seed"] + r for r in range(self.n_rep)]
+        self.members, self.rngs = [], []
+        for seed in self.seeds:
+            self.members.append(Trainer({**s, "seed": seed, "replicates": 1}, data, device, init_state, lr_bounds))
+            self.rngs.append(torch.get_rng_state())  # where that run's own stream stands now
+        first = self.members[0]
+        self.loop, self.splits, self.model, self.batches = first.loop, first.splits, first.model, []
+        self.schedule = None  # each member steps its own; none of them reads metrics (check_replicable)
+
+    def _each(self, fn) -> list:
+        """``fn(member)`` for every member, each under its own RNG stream."""
+        out = []
+        for r, m in enumerate(self.members):
+            torch.set_rng_state(self.rngs[r])
+            out.append(fn(m))
+            self.rngs[r] = torch.get_rng_state()
+        return out
+
+    def train_epoch(self, epoch: int) -> dict:
+        outs = self._each(lambda m: m.train_epoch(epoch))
+        return {"loss_sum": [o["loss_sum"] for o in outs], "n_batches": outs[0]["n_batches"],
+                "correct": [o["correct"] for o in outs], "seen": [o["seen"] for o in outs],
+                "lr": outs[0]["lr"], "exploded": False}
+
+    def _eval(self, split: str) -> tuple[list[float], list[float]]:
+        outs = self._each(lambda m: m._eval(split))
+        return [o[0][0] for o in outs], [o[1][0] for o in outs]
+
+    def state_dict(self) -> dict:
+        return {"members": [m.state_dict() for m in self.members], "rngs": self.rngs,
+                "replica_rows": self.replica_rows}
+
+    def load_state_dict(self, st: dict) -> None:
+        for m, ms in zip(self.members, st["members"]):
+            m.load_state_dict(ms)
+        self.rngs, self.replica_rows = st["rngs"], st["replica_rows"]
+
+    def model_state(self) -> dict:
+        return self.members[0].model_state()
 
 
-__all__ = ["ReplicaTrainer", "StackedModel", "check_replicable", "mean_row"]
+def trainer_class(device: torch.device):
+    """vmap on a GPU, the seed loop on a CPU, unless ``DLREPRO_REPLICATES`` says otherwise."""
+    choice = os.environ.get("DLREPRO_REPLICATES") or ("vmap" if device.type == "cuda" else "loop")
+    try:
+        return {"vmap": ReplicaTrainer, "loop": SeedLoopTrainer}[choice]
+    except KeyError:
+        raise ValueError(f"DLREPRO_REPLICATES={choice!r}: use 'vmap' or 'loop'") from None
+
+
+__all__ = ["ReplicaTrainer", "SeedLoopTrainer", "StackedModel", "check_replicable", "trainer_class"]

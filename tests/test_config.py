@@ -115,3 +115,26 @@ def test_changing_one_sweep_value_changes_only_that_run(base_config):
 def test_undot_and_names():
     assert undot({"a.b": 1, "a.c": 2, "d": 3}) == {"a": {"b": 1, "c": 2}, "d": 3}
     assert fmt_value(0.0005) == "0.0005" and fmt_value(True) == "true"
+
+
+def test_overrides_reach_every_torch_run(base_config):
+    """The `fast` preset's overrides (bf16, channels_last) land in every run's settings (so
+    they are params: switching presets retrains); `full` keeps the as-run fp32 settings."""
+    from dlrepro.config import resolve
+
+    full = resolve({**base_config, "preset": "full"})
+    fast = resolve({**base_config, "preset": "fast"})
+    assert fast.results.endswith("/fast") and fast.runs.keys() == full.runs.keys()
+    for key, run in fast.runs.items():
+        assert run.settings["precision"] == "bf16" and run.settings["channels_last"] is True
+        assert full.runs[key].settings.get("precision", "fp32") == "fp32"
+        assert "channels_last" not in full.runs[key].settings
+
+
+def test_overrides_are_validated(base_config):
+    from dlrepro.config import ConfigError, resolve
+
+    with pytest.raises(ConfigError, match="overrides"):
+        resolve({**base_config, "overrides": {"precision": "fp8"}})
+    with pytest.raises(ConfigError, match=r"p2_range_test.*record_batches"):  # refused where unshareable
+        resolve({**base_config, "overrides": {"replicates": 2}})

@@ -191,3 +191,28 @@ def test_torch_uses_exactly_the_jobs_threads(tmp_path, data_file):
     final = train_run(settings(epochs=1), str(data_file), str(out / "m.csv"), str(out / "f.json"),
                       str(out / "w.pt"), str(tmp_path / "c"), threads=2, log=lambda m: None)
     assert final["provenance"]["torch_threads"] == 2
+
+
+def test_channels_last_matches_the_default_layout():
+    """`channels_last: true` (a GPU speed switch for the CNNs) changes the memory layout only."""
+    data = make_data(n_train=96, n_test=32, channels=3, size=32)
+    s = {"dataset": "cifar10", "model": "resnet_like", "model_args": {"variant": "batchnorm"},
+         "optimizer": {"name": "sgd", "lr": 0.001}, "batch_size": 32, "epochs": 2, "seed": 0,
+         "preprocess": {"scale": True, "normalize": "dataset"}}
+    a, b = Trainer(s, data, torch.device("cpu")), Trainer({**s, "channels_last": True}, data, torch.device("cpu"))
+    assert b.prep(data["train_x"][:4]).is_contiguous(memory_format=torch.channels_last)
+    ra, rb = a.run_epoch(0)[0], b.run_epoch(0)[0]
+    for k in ("train_loss", "val_loss", "val_acc"):  # convolutions sum in another order
+        assert ra[k] == pytest.approx(rb[k], rel=1e-3, abs=1e-4)
+
+
+def test_compile_switch_trains_the_same_model():
+    """`compile: true` runs the loops through torch.compile (CPU: inductor with gcc); the
+    weights saved are the plain module's."""
+    data = make_data(n_train=128, n_test=64)
+    s = settings(epochs=1, model_args={"arch": "plain"}, clip_grad_norm=None, batch_size=64)
+    a, b = Trainer(s, data, torch.device("cpu")), Trainer({**s, "compile": True}, data, torch.device("cpu"))
+    ra, rb = a.run_epoch(0)[0], b.run_epoch(0)[0]
+    for k in ("train_loss", "val_loss", "train_acc", "val_acc"):
+        assert ra[k] == pytest.approx(rb[k], rel=1e-4, abs=1e-5)
+    assert set(b.model_state()) == set(a.model_state())  # no "_orig_mod." prefixes

@@ -8,7 +8,7 @@ import torch
 from dlrepro import figures, tables
 from dlrepro.config import ConfigError, resolve
 from dlrepro.engine import METRIC_COLUMNS, STD_COLUMNS, train_run
-from dlrepro.replicates import ReplicaTrainer
+from dlrepro.replicates import ReplicaTrainer, SeedLoopTrainer, trainer_class
 from test_engine import make_data, settings
 
 CPU = torch.device("cpu")
@@ -29,10 +29,13 @@ def _run(tmp, data_file, s, name):
     return pd.read_csv(out / "metrics.csv"), final
 
 
-@pytest.mark.parametrize("arch", ["plain", "bn"])
-def test_each_replicate_is_the_run_with_its_own_seed(tmp_path, data_file, arch):
+@pytest.mark.parametrize("strategy,arch,tol", [("vmap", "plain", 1e-4), ("vmap", "bn", 1e-4),
+                                               ("loop", "both", 0.0)])
+def test_each_replicate_is_the_run_with_its_own_seed(tmp_path, data_file, monkeypatch, strategy, arch, tol):
     """Replicate r of a 3-replicate job follows the single run with seed + r (same init, data
-    order, per-replicate clipping and L2 penalty), up to float rounding of batched kernels."""
+    order, per-replicate clipping and L2 penalty): through vmap up to the float rounding of
+    batched kernels; through the CPU seed loop exactly, dropout draws included."""
+    monkeypatch.setenv("DLREPRO_REPLICATES", strategy)
     s = settings(epochs=2, model_args={"arch": arch}, clip_grad_norm=0.5, l2={"coef": 1e-4})
     df, final = _run(tmp_path, data_file, {**s, "replicates": 3}, "rep")
     assert list(df.columns) == METRIC_COLUMNS + [f"{c}_std" for c in STD_COLUMNS]
@@ -42,7 +45,10 @@ def test_each_replicate_is_the_run_with_its_own_seed(tmp_path, data_file, arch):
     for r in range(3):
         single, _ = _run(tmp_path, data_file, {**s, "seed": s["seed"] + r}, f"seed{r}")
         ours = pd.DataFrame(reps["metrics"][r])
-        pd.testing.assert_frame_equal(ours[CURVES], single[CURVES], rtol=1e-4, atol=1e-4)
+        if tol:
+            pd.testing.assert_frame_equal(ours[CURVES], single[CURVES], rtol=tol, atol=tol)
+        else:
+            pd.testing.assert_frame_equal(ours[CURVES], single[CURVES], check_exact=True)
         singles.append(single)
     stacked = pd.concat(singles)
     for c in ("val_acc", "train_loss"):  # metrics.csv: mean and s.d. over the seeds
@@ -52,19 +58,21 @@ def test_each_replicate_is_the_run_with_its_own_seed(tmp_path, data_file, arch):
     # model.pt is replicate 0 as an ordinary state dict of the architecture
     ours, theirs = torch.load(tmp_path / "rep/model.pt"), torch.load(tmp_path / "seed0/model.pt")
     assert ours.keys() == theirs.keys()
-    assert all(torch.allclose(ours[k].float(), theirs[k].float(), atol=1e-4) for k in ours)
+    assert all(torch.allclose(ours[k].float(), theirs[k].float(), atol=tol, rtol=tol) for k in ours)
 
 
-def test_replicates_resume_bit_identical():
+@pytest.mark.parametrize("cls", [ReplicaTrainer, SeedLoopTrainer])
+def test_replicates_resume_bit_identical(cls):
     """A checkpointed replicate trainer continues exactly as an uninterrupted one."""
     data = make_data(n_train=400, n_test=100)
     s = {**settings(epochs=3, model_args={"arch": "both"}), "replicates": 2}
-    a = ReplicaTrainer(s, data, CPU)
+    a = cls(s, data, CPU)
     rows_a = [a.run_epoch(e)[0] for e in range(3)]
-    b = ReplicaTrainer(s, data, CPU)
+    b = cls(s, data, CPU)
     b.run_epoch(0)
     st = b.state_dict()
-    c = ReplicaTrainer(s, data, CPU)
+    torch.manual_seed(1234)  # a fresh process: the global RNG is elsewhere
+    c = cls(s, data, CPU)
     c.load_state_dict(st)
     rows_c = [c.run_epoch(e)[0] for e in (1, 2)]
     drop = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
@@ -81,6 +89,16 @@ def test_augmentation_copies_stay_with_their_replicate():
     tr = ReplicaTrainer(s, data, CPU)
     out = tr.train_epoch(0)
     assert out["seen"] == [128] * 3 and out["n_batches"] == 4 and len(out["loss_sum"]) == 3
+
+
+def test_strategy_follows_the_device(monkeypatch):
+    monkeypatch.delenv("DLREPRO_REPLICATES", raising=False)
+    assert trainer_class(torch.device("cuda")) is ReplicaTrainer and trainer_class(CPU) is SeedLoopTrainer
+    monkeypatch.setenv("DLREPRO_REPLICATES", "vmap")
+    assert trainer_class(CPU) is ReplicaTrainer
+    monkeypatch.setenv("DLREPRO_REPLICATES", "threads")
+    with pytest.raises(ValueError, match="DLREPRO_REPLICATES='threads'"):
+        trainer_class(CPU)
 
 
 @pytest.mark.parametrize("over,needle", [
