@@ -40,6 +40,14 @@ def test_every_output_exists_and_is_well_formed(smoke_build):
         assert final["provenance"]["torch_threads"] == 1  # the rule's threads: no oversubscription
     for study in cfg.studies:
         assert (R / study).is_dir(), study
+    reps = [r for r in cfg.runs.values() if r.settings.get("replicates", 1) > 1]
+    assert reps, "the smoke DAG exercises replicates"
+    for run in reps:  # the seeds' mean and spread, and every seed's own curve
+        d = R / run.study / "runs" / run.experiment / run.name
+        final = json.loads((d / "final.json").read_text())
+        assert final["replicates"]["n"] == run.settings["replicates"]
+        assert len(final["replicates"]["metrics"]) == run.settings["replicates"]
+        assert pd.read_csv(d / "metrics.csv")["val_acc_std"].notna().all()
     assert not list(R.rglob("*.tmp")) and not list(R.rglob(".*.png")), "temporary files left behind"
     assert not list((R / ".checkpoints").rglob("checkpoint.pt")), "checkpoints not cleaned up"
 
