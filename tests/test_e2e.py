@@ -81,6 +81,23 @@ def test_changing_one_sweep_value_reruns_exactly_what_it_touches(smoke_build):
         snakemake(smoke_build)  # back to the committed config for the tests that follow
 
 
+def test_editing_the_plotting_library_redraws_figures_only(smoke_build):
+    """A drawing job depends on the library module that draws it, not only on its script:
+    touching dlrepro/figures.py replans every figure (and the pages showing them), no run."""
+    import os
+
+    lib = smoke_build / "dlrepro" / "figures.py"
+    st = lib.stat()
+    os.utime(lib)
+    try:
+        rules = {r for r, _ in planned_jobs(smoke_build)}
+    finally:
+        os.utime(lib, ns=(st.st_atime_ns, st.st_mtime_ns))  # a dry run changed nothing else
+    assert {"run_curves", "overlay_figure", "report_page"} <= rules
+    assert not rules & {"train", "run_table", "prepare_data", "analysis"}, rules
+    assert planned_jobs(smoke_build) == []
+
+
 def test_full_preset_dry_run_lists_every_run(smoke_build):
     raw = load_yaml(smoke_build / "config.yaml")
     cfg = resolve(raw)
