@@ -21,8 +21,9 @@ CONDA_ENV = "../envs/dlrepro.yaml"  # relative to the rule files
 def library(*modules):
     """Library modules that drawing jobs depend on, as inputs: Snakemake tracks a job's
     script but not what it imports, so editing e.g. dlrepro/figures.py redraws every
-    figure (and retrains nothing: training does not list the engine)."""
-    return [os.path.join(workflow.basedir, "dlrepro", m) for m in modules]
+    figure (and retrains nothing: training does not list the engine). Relative paths: an
+    absolute one is recorded in the metadata, and a copied or moved build would redraw."""
+    return [os.path.relpath(os.path.join(workflow.basedir, "dlrepro", m)) for m in modules]
 
 
 

@@ -1,0 +1,134 @@
+"""Snakemake's own overhead: DAG build of the full preset and a no-op rerun of a built smoke project.
+
+(a) DAG build: `snakemake -n --quiet` of the full preset in the project (no data there,
+    so every job is planned);
+(b) no-op rerun: `snakemake --cores 2 --config preset=smoke` in a project where the smoke
+    preset is already built; the output must say that nothing was done;
+(c) `snakemake -n` of the smoke preset in that built project;
+then a breakdown of one start-up: interpreter, Snakemake's import, Snakemake reading
+config.yaml, the project imports that rules/*.smk make, and the config resolution of
+rules/common.smk (the rest of a no-op is Snakemake parsing the rules, building the DAG
+and checking outputs).
+
+    python benchmarks/snakemake_overhead.py --built /tmp/smokebuild   # a built smoke copy
+    python benchmarks/snakemake_overhead.py --build                   # build one first (10-20 min)
+    python benchmarks/snakemake_overhead.py --built DIR --repeat 1    # quick (the test)
+
+Prints markdown tables (min and median of --repeat runs); asserts nothing about speed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
+SMOKE = ["--cores", "2", "--config", "preset=smoke"]
+NOTHING = "Nothing to be done"
+
+# Run in a fresh interpreter: in-process timings of one start-up's project-side steps.
+BREAKDOWN = r"""
+import json, re, sys, time
+from pathlib import Path
+t = {}
+t0 = time.perf_counter(); from snakemake.cli import main; t["snakemake"] = time.perf_counter() - t0
+from snakemake.common.configfile import load_configfile
+t0 = time.perf_counter(); load_configfile("config.yaml"); t["configfile"] = time.perf_counter() - t0
+sys.path.insert(0, ".")
+lines = [l.strip() for f in ["Snakefile", *sorted(Path("rules").glob("*.smk"))]
+         for l in Path(f).read_text().splitlines() if re.match(r"\s*(from|import) dlrepro\b", l)]
+t0 = time.perf_counter(); exec("\n".join(lines)); t["dlrepro"] = time.perf_counter() - t0
+from dlrepro.config import load_yaml, resolve
+raw = {**load_yaml("config.yaml"), "preset": "smoke"}
+t0 = time.perf_counter(); resolve(raw); t["resolve"] = time.perf_counter() - t0
+t["heavy"] = [m for m in ("torch", "torchvision", "scipy", "matplotlib", "sklearn") if m in sys.modules]
+t["imports"] = lines
+print(json.dumps(t))
+"""
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}) in {cwd}:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+    return dt, p
+
+
+def repeat(cmd: list[str], cwd: Path, n: int, must_say: str | None = None) -> list[float]:
+    times = []
+    for _ in range(n):
+        dt, p = timed(cmd, cwd)
+        out = p.stdout + p.stderr
+        if must_say and (must_say not in out or re.search(r"^(local)?rule \w+:$", out, re.M)):
+            sys.exit(f"{' '.join(cmd)} in {cwd} did not say {must_say!r}:\n{out[-3000:]}")
+        times.append(dt)
+    return times
+
+
+def copy_project(src: Path, dest: Path) -> Path:
+    """Tracked and untracked, not ignored files (as tests/e2e.py copies the project)."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=src, check=True,
+                           capture_output=True, text=True).stdout.split()
+    for f in files:
+        if (src / f).is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / f, dest / f)
+    return dest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--project", type=Path, default=ROOT, help="project for the full-preset DAG build")
+    ap.add_argument("--built", type=Path, help="a project where the smoke preset is built completely")
+    ap.add_argument("--build", action="store_true", help="without --built: build the smoke preset in a temp copy")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    built = args.built
+    if built is None:
+        if not args.build:
+            ap.error("give --built DIR (a built smoke project) or --build")
+        built = copy_project(args.project, Path(tempfile.mkdtemp(prefix="smokebuild-")))
+        print(f"building the smoke preset in {built} ...", flush=True)
+        dt, _ = timed([SNAKEMAKE, *SMOKE], built)
+        print(f"built in {dt:.0f} s", flush=True)
+
+    rows = [
+        ("(a) DAG build, full preset", [SNAKEMAKE, "-n", "--quiet"], args.project, None),
+        ("(b) no-op rerun, built smoke", [SNAKEMAKE, *SMOKE], built, NOTHING),
+        ("(c) dry run, built smoke", [SNAKEMAKE, "-n", *SMOKE], built, NOTHING),
+    ]
+    print(f"\nSnakemake overhead ({args.repeat} run(s) each; {SNAKEMAKE})\n")
+    print("| what | command | dir | min s | median s |\n| --- | --- | --- | ---: | ---: |")
+    for label, cmd, cwd, must_say in rows:
+        t = repeat(cmd, cwd, args.repeat, must_say)
+        shown = "snakemake " + " ".join(cmd[1:])
+        print(f"| {label} | `{shown}` | {cwd} | {min(t):.2f} | {statistics.median(t):.2f} |", flush=True)
+    print(f"\nno-op rerun: {NOTHING.lower()} (no job planned or run)")
+
+    start, _ = timed([sys.executable, "-c", "pass"], built)
+    _, p = timed([sys.executable, "-c", BREAKDOWN], built)
+    b = json.loads(p.stdout)
+    print("\nOne start-up, in a fresh interpreter (one run each)\n")
+    print("| step | s |\n| --- | ---: |")
+    print(f"| interpreter start (`python -c pass`) | {start:.2f} |")
+    print(f"| `from snakemake.cli import main` | {b['snakemake']:.2f} |")
+    print(f"| Snakemake reads config.yaml (`configfile:`; yte, pure-Python YAML) | {b['configfile']:.2f} |")
+    print(f"| project imports of Snakefile and rules/*.smk (after Snakemake's) | {b['dlrepro']:.2f} |")
+    print(f"| config resolution (`dlrepro.config.resolve`, smoke) | {b['resolve']:.2f} |")
+    print(f"\nproject imports: {'; '.join(b['imports'])}")
+    print(f"heavy modules loaded by then: {', '.join(b['heavy']) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
