@@ -6,7 +6,7 @@ its settings (train subset, validation split, the loop's train-accuracy pass, ev
 cap, test pass). Runs are grouped by what sets the cost of a sample (dataset, model and its
 arguments, batch and micro-batch, precision, augmentation and its copies, resize, optimizer,
 L2, clipping, per-batch loss records, replicates, channels_last, compile); for each group a
-few steps of the project's own engine (the trainer dlrepro.engine.train_run picks, its
+few steps of the project's own engine (the trainer dlrepro.training.trainer.train_run picks, its
 train_epoch) are timed on synthetic data of the real shapes after a warm-up pass, and its
 evaluation (test_metrics) over a chunk of samples. Then, per run,
 
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from dlrepro import data as D  # noqa: E402
 from dlrepro.config import load_yaml, resolve  # noqa: E402
-from dlrepro.engine import EVAL_CHUNK, LOOP_DEFAULTS, Trainer, pick_device, set_threads  # noqa: E402
+from dlrepro.training.trainer import EVAL_CHUNK, LOOP_DEFAULTS, Trainer, pick_device, set_threads  # noqa: E402
 
 REAL_SIZES = {"kmnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000)}
 MIN_TIMED = 64      # time at least this many images per group (batch 1 or 32: several steps)
@@ -51,7 +51,7 @@ def run_samples(s: dict, sizes: tuple[int, int] | None = None) -> dict:
     """Samples a run processes, from the dataset's (train, test) sizes (default: the real
     ones): per epoch ``train`` (before augmentation copies) and ``eval`` (validation plus the
     loop's train-accuracy pass), ``test`` once at the end, and ``epochs``. Mirrors
-    dlrepro.engine.make_splits and Trainer.run_epoch."""
+    dlrepro.training.trainer.make_splits and Trainer.run_epoch."""
     n_train, n_test = sizes or REAL_SIZES[s["dataset"]]
     loop = {**LOOP_DEFAULTS, **s.get("loop", {})}
     cap = lambda n, c: n if c is None else min(n, c)  # noqa: E731
@@ -112,14 +112,14 @@ def timed(fn, n: int, dev: torch.device, min_s: float) -> tuple[float, int]:
 def measure(s: dict, data: dict, dev: torch.device, unit: int, steps: int, min_s: float,
             with_eval: bool) -> tuple[float, int, float | None]:
     """(seconds per training sample, passes, seconds per evaluated sample or None), timed
-    with the trainer dlrepro.engine.train_run picks (``replicates``: all N seeds): passes of
+    with the trainer dlrepro.training.trainer.train_run picks (``replicates``: all N seeds): passes of
     ``train_epoch`` over ``steps`` steps of ``unit`` samples, and of ``test_metrics`` over
     the data's test split (which the engine holds for a run with a val_split and eval_test)."""
     s = {k: v for k, v in s.items() if k not in NOT_TIMED}
     s.update(epochs=1, train_subset=unit * steps, val_split={"size": 1, "seed": 0}, eval_test=True)
     trainer_cls = Trainer
     if s.get("replicates", 1) > 1:
-        from dlrepro.replicates import trainer_class
+        from dlrepro.training.replicates import trainer_class
         trainer_cls = trainer_class(dev)
     tr = trainer_cls(s, data, dev)
     t_train, passes = timed(lambda: tr.train_epoch(0), unit * steps, dev, min_s)
@@ -164,7 +164,7 @@ def main() -> None:
     set_threads(args.threads)
     dev = pick_device(args.device)
     if dev.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)  # as dlrepro.engine.train_run
+        torch.use_deterministic_algorithms(True, warn_only=True)  # as dlrepro.training.trainer.train_run
 
     raw = load_yaml(args.config)
     raw["preset"] = args.preset or raw.get("preset", "full")
@@ -255,7 +255,7 @@ def main() -> None:
     print("| --- | ---: | ---: | --- |")
     for name in studies:
         if cfg.studies[name]["engine"] != "torch":
-            print(f"| {name} | - | - | not estimated: {cfg.studies[name]['engine']} engine, not dlrepro.engine "
+            print(f"| {name} | - | - | not estimated: {cfg.studies[name]['engine']} engine, not dlrepro.training.trainer "
                   f"(small; negligible next to the torch runs) |")
             continue
         sel = [w for w in rows if w["study"] == name]

@@ -3,7 +3,7 @@
 (a) seed-style: a torchvision dataset object with ToTensor/Normalize transforms and a
     shuffled DataLoader, batches moved to the device one by one (what the write-ups did);
 (b) engine: the same data as uint8 tensors on the device, batches sliced by randperm,
-    normalised on the device (dlrepro.engine.Trainer.train_epoch).
+    normalised on the device (dlrepro.training.trainer.Trainer.train_epoch).
 Same model, batch size, optimizer, precision (fp32) and device for both. Data: synthetic
 sets written in the real formats (IDX gzip / CIFAR pickles), so both read the same files.
 
@@ -28,7 +28,7 @@ from torchvision import transforms
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dlrepro import data as D  # noqa: E402
 from dlrepro import models  # noqa: E402
-from dlrepro.engine import Trainer, pick_device, set_threads  # noqa: E402
+from dlrepro.training.trainer import Trainer, pick_device, set_threads  # noqa: E402
 
 CASES = [  # label, dataset, model, model_args, batch size, optimizer
     ("KMNIST 256-256 MLP (seed 001)", "kmnist", "kmnist_mlp", {"arch": "plain"}, 64, {"name": "adamw", "lr": 1e-3}),

@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dlrepro.engine import Trainer, pick_device, set_threads  # noqa: E402
-from dlrepro.replicates import ReplicaTrainer, SeedLoopTrainer  # noqa: E402
+from dlrepro.training.trainer import Trainer, pick_device, set_threads  # noqa: E402
+from dlrepro.training.replicates import ReplicaTrainer, SeedLoopTrainer  # noqa: E402
 
 CASES = [  # label, model, model_args, input (C, H), batch size, optimizer
     ("KMNIST 256-256 MLP (seed 001)", "kmnist_mlp", {"arch": "plain"}, (1, 28), 64, {"name": "adamw", "lr": 1e-3}),

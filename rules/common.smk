@@ -20,7 +20,7 @@ CONDA_ENV = "../envs/dlrepro.yaml"  # relative to the rule files
 
 def library(*modules):
     """Library modules that drawing jobs depend on, as inputs: Snakemake tracks a job's
-    script but not what it imports, so editing e.g. dlrepro/figures.py redraws every
+    script but not what it imports, so editing e.g. dlrepro/outputs/figures.py redraws every
     figure (and retrains nothing: training does not list the engine). Relative paths: an
     absolute one is recorded in the metadata, and a copied or moved build would redraw."""
     return [os.path.relpath(os.path.join(workflow.basedir, "dlrepro", m)) for m in modules]
@@ -155,7 +155,7 @@ for _study, _spec in CFG.studies.items():
 # ---------------------------------------------------------------- scratch_backprop (seed 002)
 import re as _sb_re
 
-from dlrepro.scratch.digits import run_plans as _sb_run_plans
+from dlrepro.studies.scratch_backprop.digits import run_plans as _sb_run_plans
 
 SB = "scratch_backprop"
 
@@ -192,7 +192,7 @@ if SB in CFG.studies:
 import functools as _rp_functools
 import re as _rp_re
 
-from dlrepro import report as _rp
+from dlrepro import site as _rp
 
 
 REPORT_DIR = f"{R}/report"

@@ -4,7 +4,7 @@
 
 rule run_curves:
     input:
-        code=library("figures.py", "plotting.py"),
+        code=library("outputs/figures.py", "outputs/plotting.py"),
         metrics=f"{R}/{{study}}/runs/{{experiment}}/{{run}}/metrics.csv",
         final=f"{R}/{{study}}/runs/{{experiment}}/{{run}}/final.json",
     output:
@@ -38,7 +38,7 @@ rule run_curves:
 
 rule overlay_figure:
     input:
-        code=library("figures.py", "plotting.py"),
+        code=library("outputs/figures.py", "outputs/plotting.py"),
         metrics=lambda wc: [f"{run_dir(r)}/metrics.csv" for r in _runs_for(wc.study, _fig_spec(wc))],
         finals=lambda wc: [f"{run_dir(r)}/final.json" for r in _runs_for(wc.study, _fig_spec(wc))],
     output:
@@ -75,7 +75,7 @@ rule overlay_figure:
 
 rule run_table:
     input:
-        code=library("tables.py"),
+        code=library("outputs/tables.py"),
         finals=lambda wc: [f"{run_dir(r)}/final.json" for r in _runs_for(wc.study, _tab_spec(wc))],
         metrics=lambda wc: [f"{run_dir(r)}/metrics.csv" for r in _runs_for(wc.study, _tab_spec(wc))],
     output:

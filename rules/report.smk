@@ -16,7 +16,7 @@
 
 rule report_page:
     input:
-        code=library("report.py"),
+        code=library("site/__init__.py"),
         outputs=lambda wc: report_study_outputs(wc.study),
         finals=lambda wc: [f"{run_dir(r)}/final.json" for r in CFG.study_runs(wc.study)],
         benchmarks=lambda wc: report_study_benchmarks(wc.study),

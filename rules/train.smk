@@ -30,7 +30,7 @@ rule train:
 
 
 rule lr_bounds:
-    """lr_min / lr_max chosen from an LR range test run by the rule in dlrepro.schedules.lr_finder."""
+    """lr_min / lr_max chosen from an LR range test run by the rule in dlrepro.training.schedules.lr_finder."""
     input:
         final=f"{R}/{{study}}/runs/{{experiment}}/{{run}}/final.json",
     output:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dlrepro import arithmetic as A
+from dlrepro.studies.optim_clr_cutout import arithmetic as A
 
 ROOT = Path(__file__).resolve().parents[1]
 

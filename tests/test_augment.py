@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dlrepro import augment as A
+from dlrepro.training import augment as A
 
 
 def gen(seed=0):

@@ -15,7 +15,8 @@ import torch
 from torchvision import datasets
 from torchvision.datasets.utils import extract_archive
 
-from dlrepro import data, synthetic as syn
+from dlrepro import data
+from dlrepro.data import synthetic as syn
 from dlrepro.data import DataError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/kmnist-t10k"

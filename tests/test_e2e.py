@@ -83,7 +83,7 @@ def test_changing_one_sweep_value_reruns_exactly_what_it_touches(smoke_build):
 
 def test_editing_the_plotting_library_redraws_figures_only(smoke_build):
     """A drawing job depends on the library module that draws it, not only on its script:
-    editing dlrepro/figures.py replans every figure (and the pages showing them), no run.
+    editing dlrepro/outputs/figures.py replans every figure (and the pages showing them), no run.
     (Snakemake >= 9.18 compares checksums, so an edit counts and a bare touch does not.)"""
     import os
 
@@ -111,7 +111,7 @@ def test_full_preset_dry_run_lists_every_run(smoke_build):
 def test_smoke_site_in_headless_chromium(smoke_build):
     """The site the smoke DAG built: every page loads in Chromium with no broken image,
     no table without rows and no failed resource; one screenshot per page."""
-    from dlrepro import report as rp
+    from dlrepro import site as rp
 
     if rp.find_chromium() is None:
         pytest.skip("chromium is not installed (apt-get install chromium; CI: .ci/install-system-deps.sh)")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from dlrepro.engine import METRIC_COLUMNS, Trainer, train_run
+from dlrepro.training.trainer import METRIC_COLUMNS, Trainer, train_run
 
 ROOT = Path(__file__).resolve().parents[1]
 DETERMINISTIC = [c for c in METRIC_COLUMNS if c != "seconds"]  # wall-clock is not
@@ -113,7 +113,7 @@ def test_gradient_accumulation_matches_large_batch():
 
 KILL_SCRIPT = """
 import sys, time, torch
-from dlrepro import engine
+from dlrepro.training import trainer as engine
 orig = engine.Trainer.run_epoch
 def slow(self, epoch):
     time.sleep(0.4)  # give the killer time to strike mid-run
@@ -164,8 +164,8 @@ def test_stale_checkpoint_of_other_settings_is_ignored(tmp_path, data_file):
 def test_diverged_run_still_renders_figures_and_tables(tmp_path, data_file):
     from PIL import Image
 
-    from dlrepro.figures import overlay, run_curves
-    from dlrepro.tables import run_table
+    from dlrepro.outputs.figures import overlay, run_curves
+    from dlrepro.outputs.tables import run_table
 
     s = settings(model_args={"arch": "plain"}, optimizer={"name": "sgd", "lr": 1.0e6}, clip_grad_norm=None,
                  preprocess={"scale": False, "normalize": "none"}, epochs=5)
@@ -185,7 +185,7 @@ def test_diverged_run_still_renders_figures_and_tables(tmp_path, data_file):
 
 
 def test_torch_uses_exactly_the_jobs_threads(tmp_path, data_file):
-    from dlrepro.engine import train_run
+    from dlrepro.training.trainer import train_run
 
     out = tmp_path / "t"
     final = train_run(settings(epochs=1), str(data_file), str(out / "m.csv"), str(out / "f.json"),

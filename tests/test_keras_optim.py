@@ -1,7 +1,7 @@
 """Keras-semantics optimizers against hand-written Keras update rules (numpy, float64).
 
 Problem: w = [1.0, -2.0], loss = 0.5 * sum(c * w^2) with c = [1, 4], so grad = c * w.
-Each reference below is the Keras rule written out step by step (see dlrepro.keras_optim
+Each reference below is the Keras rule written out step by step (see dlrepro.training.keras_optim
 docstrings for the sources).
 """
 import copy
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from dlrepro.keras_optim import KerasAdadelta, KerasAdagrad, KerasAdam, KerasNadam, KerasRMSprop
-from dlrepro.optim import build_optimizer
+from dlrepro.training.keras_optim import KerasAdadelta, KerasAdagrad, KerasAdam, KerasNadam, KerasRMSprop
+from dlrepro.training.optim import build_optimizer
 
 W0 = np.array([1.0, -2.0])
 C = np.array([1.0, 4.0])

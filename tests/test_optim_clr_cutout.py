@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from dlrepro import analyses
+from dlrepro.outputs import analyses
 from dlrepro.config import load_yaml, resolve
-from dlrepro.engine import Trainer, train_run
-from dlrepro.figures import final_value, final_vs_setting, overlay
-from dlrepro.schedules import lr_bounds_from_final
-from dlrepro.tables import final_table, run_table
+from dlrepro.training.trainer import Trainer, train_run
+from dlrepro.outputs.figures import final_value, final_vs_setting, overlay
+from dlrepro.training.schedules import lr_bounds_from_final
+from dlrepro.outputs.tables import final_table, run_table
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = "optim_clr_cutout"
@@ -276,7 +276,7 @@ def test_range_test_to_lr_bounds_to_clr(cfg, tmp_path):
     assert kdf["lr"].iloc[-1] == pytest.approx(bounds["lr_min"])        # the seed's max_lr = min_lr slip
 
     # the P2 figures read exactly these files
-    from dlrepro.arithmetic_analyses import lr_per_iteration
+    from dlrepro.studies.optim_clr_cutout.analyses import lr_per_iteration
 
     spec = cfg.studies[STUDY]["analyses"]["lr_range_test"]
     files = [str(d / f) for f in ("final.json", "metrics.csv", "lr_bounds.json")]

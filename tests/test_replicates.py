@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import torch
 
-from dlrepro import figures, tables
+from dlrepro.outputs import figures, tables
 from dlrepro.config import ConfigError, resolve
-from dlrepro.engine import METRIC_COLUMNS, STD_COLUMNS, train_run
-from dlrepro.replicates import ReplicaTrainer, SeedLoopTrainer, trainer_class
+from dlrepro.training.trainer import METRIC_COLUMNS, STD_COLUMNS, train_run
+from dlrepro.training.replicates import ReplicaTrainer, SeedLoopTrainer, trainer_class
 from test_engine import make_data, settings
 
 CPU = torch.device("cpu")

@@ -1,4 +1,4 @@
-"""The report site (dlrepro.report): tolerances, verdicts, page layout, and pages built
+"""The report site (dlrepro.site): tolerances, verdicts, page layout, and pages built
 from small fake outputs. The browser check of the same fake site is test_report_browser."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dlrepro import report as rp
+from dlrepro import site as rp
 from dlrepro.config import ConfigError, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -526,7 +526,7 @@ def test_a_page_depends_only_on_its_study_and_the_index_on_nothing():
     assert page["input"], "the page has inputs"
     own = ("results/smoke/kmnist_tricks/", "results/smoke/benchmarks/kmnist_tricks/")
     others = [p for p in page["input"] if not p.startswith(own)]
-    assert others == ["dlrepro/report.py"], others  # besides its study: the code that builds pages
+    assert others == ["dlrepro/site/__init__.py"], others  # besides its study: the code that builds pages
     assert any("/figures/" in p for p in page["input"]) and any("/tables/" in p for p in page["input"])
     assert any("/benchmarks/kmnist_tricks/train/" in p for p in page["input"])
     assert not any(p.endswith(".pt") or "/runs/" in p and not p.endswith("final.json") for p in page["input"])

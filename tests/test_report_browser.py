@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dlrepro import report as rp
+from dlrepro import site as rp
 from test_report import build_fake
 
 pytestmark = [

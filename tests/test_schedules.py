@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from dlrepro.schedules import build_schedule, clr_value, keras_step_lr, lr_finder
+from dlrepro.training.schedules import build_schedule, clr_value, keras_step_lr, lr_finder
 
 SQ = math.sqrt(0.1)
 

@@ -24,7 +24,7 @@ import pytest
 import scipy.optimize
 import yaml
 
-from dlrepro.scratch import checks, compare, digits, gd, nn, stages
+from dlrepro.studies.scratch_backprop import checks, compare, digits, gd, nn, stages
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TEXT = ROOT.parent / "shared" / "seeds" / "002_cacb3f43477c41ed.txt"
@@ -360,7 +360,7 @@ def test_checkpoint_of_another_plan_is_ignored(tmp_path, settings, split):
 _KILL_SCRIPT = """
 import sys, json
 sys.path.insert(0, {root!r})
-from dlrepro.scratch.stages import digits_run_stage
+from dlrepro.studies.scratch_backprop.stages import digits_run_stage
 plan = json.loads({plan!r})
 digits_run_stage(plan, {split!r}, {{"metrics": {metrics!r}, "final": {final!r}}}, {ckpt!r})
 """

@@ -1,5 +1,5 @@
-"""A computed figure or table (rule `analysis`): dlrepro.analyses.run(kind, ...)."""
-from dlrepro.analyses import run_analysis, run_files_by_key
+"""A computed figure or table (rule `analysis`): dlrepro.outputs.analyses.run(kind, ...)."""
+from dlrepro.outputs.analyses import run_analysis, run_files_by_key
 
 sm = snakemake  # noqa: F821
 spec = sm.params.spec

@@ -1,7 +1,7 @@
 """Write seed 003's P3 architecture-arithmetic tables (CSV, atomically).
 
 Each *named* output of the rule is one table, its name the table's key in
-``dlrepro.arithmetic.TABLES``: ``alexnet_params``, ``vgg19``, ``receptive_field``,
+``dlrepro.studies.optim_clr_cutout.arithmetic.TABLES``: ``alexnet_params``, ``vgg19``, ``receptive_field``,
 ``inception_ops``, ``inception_summary``. Declare any subset, e.g.::
 
     output:
@@ -9,7 +9,7 @@ Each *named* output of the rule is one table, its name the table's key in
         vgg19=f"{R}/optim_clr_cutout/tables/vgg19.csv",
         ...
 """
-from dlrepro import arithmetic
+from dlrepro.studies.optim_clr_cutout import arithmetic
 from dlrepro.ioutil import write_csv
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive

@@ -1,6 +1,6 @@
-"""The index of the report site (rule `report_index`): dlrepro.report.build_index."""
+"""The index of the report site (rule `report_index`): dlrepro.site.build_index."""
 from dlrepro.logutil import file_logger
-from dlrepro.report import build_index
+from dlrepro.site import build_index
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with file_logger(sm.log[0]) as log:

@@ -1,6 +1,6 @@
-"""One write-up's page of the report site (rule `report_page`): dlrepro.report.build_page."""
+"""One write-up's page of the report site (rule `report_page`): dlrepro.site.build_page."""
 from dlrepro.logutil import file_logger
-from dlrepro.report import build_page
+from dlrepro.site import build_page
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with file_logger(sm.log[0]) as log:

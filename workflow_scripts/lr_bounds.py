@@ -2,7 +2,7 @@
 import json
 
 from dlrepro.ioutil import write_json
-from dlrepro.schedules import lr_bounds_from_final
+from dlrepro.training.schedules import lr_bounds_from_final
 
 sm = snakemake  # noqa: F821
 with open(sm.input.final) as fh:

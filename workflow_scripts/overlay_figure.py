@@ -1,6 +1,6 @@
 """One figure of several runs (rule `overlay_figure`): a metric per epoch (kind overlay),
 or a final metric against a setting (kind final_vs_setting)."""
-from dlrepro.figures import final_vs_setting, overlay
+from dlrepro.outputs.figures import final_vs_setting, overlay
 
 sm = snakemake  # noqa: F821
 title = f"{sm.wildcards.study}: {sm.wildcards.name}"

@@ -3,7 +3,7 @@ import os
 
 from dlrepro.ioutil import write_json
 from dlrepro.logutil import file_logger
-from dlrepro.report import check_site
+from dlrepro.site import check_site
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with file_logger(sm.log[0]) as log:

@@ -1,5 +1,5 @@
 """Learning curves of one run (rule `run_curves`)."""
-from dlrepro.figures import run_curves
+from dlrepro.outputs.figures import run_curves
 
 sm = snakemake  # noqa: F821
 run_curves(sm.input.metrics, sm.input.final, sm.output[0], title=sm.params.title)

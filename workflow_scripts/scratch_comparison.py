@@ -1,6 +1,6 @@
 """scratch_backprop: every number the seed prints next to ours (rule `scratch_comparison`)."""
 from dlrepro.logutil import file_logger
-from dlrepro.scratch.stages import comparison_stage
+from dlrepro.studies.scratch_backprop.stages import comparison_stage
 
 sm = snakemake  # noqa: F821
 with file_logger(sm.log[0]) as log:

@@ -1,6 +1,6 @@
 """scratch_backprop 1.2-1.4: printed values, gradient checks, activation figure (rule `scratch_components`)."""
 from dlrepro.logutil import file_logger
-from dlrepro.scratch.stages import components_stage
+from dlrepro.studies.scratch_backprop.stages import components_stage
 
 sm = snakemake  # noqa: F821
 with file_logger(sm.log[0]) as log:

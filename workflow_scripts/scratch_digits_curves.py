@@ -1,6 +1,6 @@
 """scratch_backprop 1.6: loss and accuracy curves of one digits run (rule `scratch_digits_curves`)."""
 from dlrepro.logutil import file_logger
-from dlrepro.scratch.stages import digits_curves_stage
+from dlrepro.studies.scratch_backprop.stages import digits_curves_stage
 
 sm = snakemake  # noqa: F821
 with file_logger(sm.log[0]) as log:

@@ -1,6 +1,6 @@
 """scratch_backprop 1.6: binary digits, standardised and split (rule `scratch_digits_data`)."""
 from dlrepro.logutil import file_logger
-from dlrepro.scratch.stages import data_stage
+from dlrepro.studies.scratch_backprop.stages import data_stage
 
 sm = snakemake  # noqa: F821
 with file_logger(sm.log[0]) as log:

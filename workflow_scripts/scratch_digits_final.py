@@ -1,6 +1,6 @@
 """scratch_backprop 1.6: final train/test loss and accuracy of every run (rule `scratch_digits_final`)."""
 from dlrepro.logutil import file_logger
-from dlrepro.scratch.stages import digits_final_stage
+from dlrepro.studies.scratch_backprop.stages import digits_final_stage
 
 sm = snakemake  # noqa: F821
 with file_logger(sm.log[0]) as log:

@@ -1,6 +1,6 @@
 """scratch_backprop 1.6: one digits run, checkpointed per epoch (rule `scratch_digits_run`)."""
 from dlrepro.logutil import file_logger
-from dlrepro.scratch.stages import digits_run_stage
+from dlrepro.studies.scratch_backprop.stages import digits_run_stage
 
 sm = snakemake  # noqa: F821
 with file_logger(sm.log[0]) as log:

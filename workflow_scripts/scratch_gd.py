@@ -1,6 +1,6 @@
 """scratch_backprop 1.1: gradient descent runs, global minimum, step-size grid (rule `scratch_gd`)."""
 from dlrepro.logutil import file_logger
-from dlrepro.scratch.stages import gd_stage
+from dlrepro.studies.scratch_backprop.stages import gd_stage
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with file_logger(sm.log[0]) as log:

@@ -1,6 +1,6 @@
 """Train one run (rule `train`): reads snakemake.input/output/params, calls the engine."""
 from dlrepro.config import resolve
-from dlrepro.engine import train_run
+from dlrepro.training.trainer import train_run
 from dlrepro.logutil import file_logger
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from . import register
+from dlrepro.models import register
 
 VARIANTS = ("plain", "dropout", "batchnorm")
 

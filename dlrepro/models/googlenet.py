@@ -34,8 +34,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from . import register
-from .keras_mlp import glorot_uniform_, keras_bn2d
+from dlrepro.models import register
+from dlrepro.models.keras_mlp import glorot_uniform_, keras_bn2d
 
 
 class ConvModule(nn.Sequential):

@@ -25,7 +25,7 @@ import math
 import torch
 import torch.nn as nn
 
-from . import register
+from dlrepro.models import register
 
 #: standard deviation of a unit normal truncated to [-2, 2] (Keras / TF constant)
 TRUNC_STD_FACTOR = 0.87962566103423978

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from . import register
+from dlrepro.models import register
 
 # seed 001: hidden widths and where BatchNorm / Dropout(0.5) go, per architecture.
 # Each entry: (widths, batchnorm before every ReLU, number of leading layers followed by dropout)

@@ -41,8 +41,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import register
-from .keras_mlp import he_normal_, keras_bn2d
+from dlrepro.models import register
+from dlrepro.models.keras_mlp import he_normal_, keras_bn2d
 
 
 class Conv2dSame(nn.Conv2d):

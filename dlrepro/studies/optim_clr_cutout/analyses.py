@@ -1,7 +1,7 @@
 """Analysis kinds of seed 003 (study ``optim_clr_cutout``), registered with
-:func:`dlrepro.analyses.analysis` (``dlrepro.analyses`` imports this module):
+:func:`dlrepro.outputs.analyses.analysis` (``dlrepro.outputs.analyses`` imports this module):
 
-``p3_table``        one P3 architecture-arithmetic table of :mod:`dlrepro.arithmetic`
+``p3_table``        one P3 architecture-arithmetic table of :mod:`dlrepro.studies.optim_clr_cutout.arithmetic`
                     (``args.table``: alexnet_params | vgg19 | receptive_field |
                     inception_ops | inception_summary), computed from real modules
 ``p3_summary``      the P3 headline numbers, quantity | ours | seed | diff | note
@@ -19,10 +19,10 @@ import math
 
 import pandas as pd
 
-from . import arithmetic
-from .analyses import analysis, compare_rows
-from .ioutil import save_figure, write_csv
-from .plotting import plt, stamp, style
+from dlrepro.studies.optim_clr_cutout import arithmetic
+from dlrepro.outputs.analyses import analysis, compare_rows
+from dlrepro.ioutil import save_figure, write_csv
+from dlrepro.outputs.plotting import plt, stamp, style
 
 
 # ----------------------------------------------------------------------------- P3 tables
@@ -36,7 +36,7 @@ def _p3_table(args, out, data_path, reported):
 
 def p3_numbers() -> tuple[dict, dict]:
     """(values, notes): the P3 numbers the write-up states, computed by
-    :mod:`dlrepro.arithmetic`; notes say what is wrong with the write-up's where it is."""
+    :mod:`dlrepro.studies.optim_clr_cutout.arithmetic`; notes say what is wrong with the write-up's where it is."""
     alex = arithmetic.alexnet_table()
     vgg = arithmetic.vgg19_table()
     rf = arithmetic.receptive_field_table()
@@ -77,10 +77,10 @@ def _p3_summary(args, out, data_path, reported):
 @analysis("cutout_examples")
 def _cutout_examples(args, out, data_path, reported):
     """Images ``args.indices`` of the prepared training set, above the same images with
-    one ``args.size`` square zeroed by :func:`dlrepro.augment.cutout` (seeded)."""
+    one ``args.size`` square zeroed by :func:`dlrepro.training.augment.cutout` (seeded)."""
     import torch
 
-    from .augment import cutout
+    from dlrepro.training.augment import cutout
 
     d = torch.load(data_path, weights_only=False)
     idx = list(args.get("indices", [0, 1]))
@@ -157,7 +157,7 @@ def _lr_range_test(args, out, data_path, reported, runs):
 def lr_per_iteration(final: dict) -> list[float]:
     """The learning rate of every iteration of a finished run, from its settings and the
     lr bounds it trained with, by the engine's own schedule code."""
-    from .engine import run_schedule
+    from dlrepro.training.trainer import run_schedule
 
     s = final["settings"]
     spe = math.ceil(final["train_samples"] / s["batch_size"])

@@ -1,6 +1,6 @@
 """Learning-rate schedules for the training engine, plus the LR-range-test analysis.
 
-Interface used by ``dlrepro.engine``::
+Interface used by ``dlrepro.training.trainer``::
 
     sched = build_schedule(spec, base_lr, steps_per_epoch, epochs)
     for epoch in range(start_epoch, epochs):

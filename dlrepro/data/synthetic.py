@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ioutil import atomic_path
+from dlrepro.ioutil import atomic_path
 
 __all__ = [
     "MNIST_FILES",
@@ -258,7 +258,7 @@ def write_cifar10_like(out_dir: str | os.PathLike, n_train: int = 2000, n_test: 
         {"num_cases_per_batch": int(bounds[1] - bounds[0]), "label_names": list(CIFAR10_LABEL_NAMES),
          "num_vis": 3 * 32 * 32}, protocol=2)
     members["readme.html"] = (
-        b"<html><body><p>SYNTHETIC stand-in for CIFAR-10 written by dlrepro.synthetic "
+        b"<html><body><p>SYNTHETIC stand-in for CIFAR-10 written by dlrepro.data.synthetic "
         b"(seed " + str(int(seed)).encode() + b"). Not the real data set.</p></body></html>\n")
 
     raw = io.BytesIO()

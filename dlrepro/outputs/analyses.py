@@ -12,8 +12,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .ioutil import save_figure, write_csv
-from .plotting import plt, stamp, style
+from dlrepro.ioutil import save_figure, write_csv
+from dlrepro.outputs.plotting import plt, stamp, style
 
 _KINDS: dict[str, Callable] = {}
 
@@ -68,7 +68,7 @@ def run_files_by_key(paths: list[str], keys: list[str]) -> dict[str, dict[str, s
 def _load_all() -> None:
     import importlib
 
-    for mod in ("dlrepro.arithmetic_analyses",):
+    for mod in ("dlrepro.studies.optim_clr_cutout.analyses",):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

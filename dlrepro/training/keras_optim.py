@@ -40,7 +40,7 @@ import math
 
 import torch
 
-from dlrepro.optim import register_optimizer
+from dlrepro.training.optim import register_optimizer
 
 _FLAVORS = ("keras2", "keras3")
 

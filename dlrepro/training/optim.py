@@ -3,7 +3,7 @@
 ``build_optimizer(params, spec)`` takes the run's ``optimizer`` mapping
 (``{name: adamw, lr: 0.01, ...}``); the remaining keys are the optimizer's own
 hyper-parameters. PyTorch's optimizers are available under their lower-case names;
-Keras-semantics ports live in ``dlrepro.keras_optim`` and register here as ``keras_*``.
+Keras-semantics ports live in ``dlrepro.training.keras_optim`` and register here as ``keras_*``.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def build_optimizer(params, spec: dict) -> torch.optim.Optimizer:
 
 def _load_all() -> None:
     try:
-        import dlrepro.keras_optim  # noqa: F401  (registers keras_* optimizers)
+        import dlrepro.training.keras_optim  # noqa: F401  (registers keras_* optimizers)
     except ModuleNotFoundError as e:  # not written yet
-        if e.name != "dlrepro.keras_optim":
+        if e.name != "dlrepro.training.keras_optim":
             raise

@@ -32,8 +32,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..ioutil import atomic_path
-from .nn import Net, bce_loss, bce_loss_grad, build_net, linear_shapes
+from dlrepro.ioutil import atomic_path
+from dlrepro.studies.scratch_backprop.nn import Net, bce_loss, bce_loss_grad, build_net, linear_shapes
 
 __all__ = ["load_digits_binary", "split_train_test", "prepare_digits", "save_split", "load_split",
            "run_plans", "init_generator", "init_net", "fit", "epoch_line", "train_run",

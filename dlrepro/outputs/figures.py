@@ -5,9 +5,9 @@ import json
 
 import pandas as pd
 
-from .config import fmt_value, get_dotted
-from .ioutil import save_figure
-from .plotting import plt, stamp, style
+from dlrepro.config import fmt_value, get_dotted
+from dlrepro.ioutil import save_figure
+from dlrepro.outputs.plotting import plt, stamp, style
 
 LABELS = {"train_loss": "train loss", "train_loss_mean": "train loss (mean per batch)",
           "val_loss": "validation loss", "train_acc": "train accuracy", "val_acc": "validation accuracy",

@@ -13,8 +13,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..ioutil import save_figure, write_csv, write_json
-from . import checks, compare, digits, gd, plots
+from dlrepro.ioutil import save_figure, write_csv, write_json
+from dlrepro.studies.scratch_backprop import checks, compare, digits, gd, plots
 
 __all__ = ["gd_stage", "components_stage", "data_stage", "digits_run_stage", "digits_curves_stage",
            "digits_final_stage", "comparison_stage", "read_history"]

@@ -29,10 +29,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import models as model_zoo
-from .config import settings_hash
-from .ioutil import torch_save, write_csv, write_json
-from .optim import build_optimizer
+from dlrepro import models as model_zoo
+from dlrepro.config import settings_hash
+from dlrepro.ioutil import torch_save, write_csv, write_json
+from dlrepro.training.optim import build_optimizer
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
 EVAL_CHUNK = 4096
@@ -155,10 +155,10 @@ def l2_penalty(model: nn.Module, spec: dict | None) -> torch.Tensor | None:
 def run_schedule(s: dict, base_lr: float, steps_per_epoch: int, lr_bounds: dict | None = None):
     """The run's LR schedule (None without one), lr_min / lr_max filled in from
     ``lr_bounds`` where ``schedule.bounds_from`` names a range-test run. Also used to
-    redraw a finished run's learning rate per iteration (dlrepro.arithmetic_analyses)."""
+    redraw a finished run's learning rate per iteration (dlrepro.studies.optim_clr_cutout.analyses)."""
     if not s.get("schedule"):
         return None
-    from .schedules import build_schedule
+    from dlrepro.training.schedules import build_schedule
     spec = {k: v for k, v in s["schedule"].items() if k != "bounds_from"}
     if s["schedule"].get("bounds_from"):
         if lr_bounds is None:
@@ -249,7 +249,7 @@ class Trainer:
         spec = self.s.get("augment")
         if not spec:
             return x, y
-        from . import augment
+        from dlrepro.training import augment
         if spec.get("repeat", 1) > 1:
             x, y = augment.repeat_batch(x, y, spec["repeat"])
         return augment.apply(x, {k: v for k, v in spec.items() if k != "repeat"}, self.aug_gen), y
@@ -403,7 +403,7 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
               log: Callable[[str], None] = print, run_key: str = "", lr_bounds_path: str | None = None) -> dict:
     """Train one run to completion (resuming from ``ckpt_dir`` if a matching checkpoint is
     there) and write its metrics CSV, final JSON and final weights atomically."""
-    from .data import load_prepared
+    from dlrepro.data import load_prepared
 
     t_start = time.perf_counter()
     set_threads(threads)
@@ -418,7 +418,7 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
         with open(lr_bounds_path) as fh:
             lr_bounds = json.load(fh)
     if settings.get("replicates", 1) > 1:
-        from .replicates import trainer_class  # N seeds in one job: vmap on a GPU, a loop on a CPU
+        from dlrepro.training.replicates import trainer_class  # N seeds in one job: vmap on a GPU, a loop on a CPU
         trainer_cls = trainer_class(dev)
     else:
         trainer_cls = Trainer

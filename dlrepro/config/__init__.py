@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
+SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
 _MISSING = object()
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster, same result

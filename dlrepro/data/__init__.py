@@ -17,7 +17,7 @@ Three sources put the raw files in torchvision's layout and write a manifest
     reads ``response.length``, which urllib's file:// responses lack; the download dies
     with ``AttributeError`` and leaves an empty file behind.
 ``synthetic``
-    small stand-ins in the exact formats (``dlrepro.synthetic``) under ``{root}/synthetic``,
+    small stand-ins in the exact formats (``dlrepro.data.synthetic``) under ``{root}/synthetic``,
     then the same offline ``download()`` (md5 sums from the generator) and extraction.
 
 ``prepare`` verifies the manifest, decodes both splits through the torchvision class
@@ -42,8 +42,8 @@ import torch
 import torchvision
 from torchvision import datasets
 
-from . import ioutil
-from . import synthetic as syn
+from dlrepro import ioutil
+from dlrepro.data import synthetic as syn
 
 log = logging.getLogger(__name__)
 

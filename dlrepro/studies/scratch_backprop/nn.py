@@ -13,7 +13,7 @@ switched off where they change a result:
 
 The seed's ``Linear`` takes a generator created once at class-definition time as its
 default argument; every run of the write-up passes ``rng`` explicitly, so here ``rng`` is
-a required argument and the RNG chain is explicit (see :mod:`dlrepro.scratch.digits`).
+a required argument and the RNG chain is explicit (see :mod:`dlrepro.studies.scratch_backprop.digits`).
 """
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
-"""Figures of the scratch_backprop study (house style: ``dlrepro.plotting.style()``)."""
+"""Figures of the scratch_backprop study (house style: ``dlrepro.outputs.plotting.style()``)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .. import plotting
-from ..plotting import plt
-from .gd import GDResult, contour_grid
-from .nn import relu, relu_grad, sigmoid, sigmoid_grad
+from dlrepro.outputs import plotting
+from dlrepro.outputs.plotting import plt
+from dlrepro.studies.scratch_backprop.gd import GDResult, contour_grid
+from dlrepro.studies.scratch_backprop.nn import relu, relu_grad, sigmoid, sigmoid_grad
 
 __all__ = ["plot_gd_contour", "plot_gd_values", "plot_gd_heatmap", "plot_activations",
            "plot_digits_curves"]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import scipy.optimize
 
-from .nn import (Linear, ReLU, Sigmoid, bce_loss, bce_loss_grad, central_difference,
+from dlrepro.studies.scratch_backprop.nn import (Linear, ReLU, Sigmoid, bce_loss, bce_loss_grad, central_difference,
                  central_difference_h, numerical_gradient, relu, relu_grad, sigmoid,
                  sigmoid_grad)
 

@@ -39,10 +39,10 @@ SEED_FILE = "seed003_p3.yaml"
 
 @functools.lru_cache(maxsize=1)
 def seed_numbers() -> dict[str, Any]:
-    """The seed's P3 numbers as transcribed in ``dlrepro/seed003_p3.yaml``."""
+    """The seed's P3 numbers as transcribed in ``dlrepro/studies/optim_clr_cutout/seed003_p3.yaml``."""
     import yaml
 
-    text = resources.files("dlrepro").joinpath(SEED_FILE).read_text()
+    text = resources.files("dlrepro.studies.optim_clr_cutout").joinpath(SEED_FILE).read_text()
     return yaml.safe_load(text)
 
 

@@ -1,0 +1,1 @@
+"""Figures, tables and computed analyses drawn from run outputs (no training)."""

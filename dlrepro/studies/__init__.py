@@ -1,0 +1,1 @@
+"""Code that only one study uses, one subpackage per study."""
