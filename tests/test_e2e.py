@@ -87,7 +87,7 @@ def test_editing_the_plotting_library_redraws_figures_only(smoke_build):
     (Snakemake >= 9.18 compares checksums, so an edit counts and a bare touch does not.)"""
     import os
 
-    lib = smoke_build / "dlrepro" / "figures.py"
+    lib = smoke_build / "dlrepro" / "outputs" / "figures.py"
     text, st = lib.read_text(), lib.stat()
     lib.write_text(text + "\n# an edit\n")
     try:

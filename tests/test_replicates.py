@@ -58,7 +58,16 @@ def test_each_replicate_is_the_run_with_its_own_seed(tmp_path, data_file, monkey
     # model.pt is replicate 0 as an ordinary state dict of the architecture
     ours, theirs = torch.load(tmp_path / "rep/model.pt"), torch.load(tmp_path / "seed0/model.pt")
     assert ours.keys() == theirs.keys()
-    assert all(torch.allclose(ours[k].float(), theirs[k].float(), atol=tol, rtol=tol) for k in ours)
+    # A Linear bias that feeds a BatchNorm has an exactly zero gradient: what reaches it is
+    # float rounding, which AdamW's normalised step turns into lr-sized moves, so it differs
+    # between batched and plain kernels by construction; every other tensor must match.
+    from dlrepro.models import build
+    modules = list(build(s["model"], **s["model_args"]).named_children())
+    pre_bn = {f"{name}.bias" for (name, _), (_, nxt) in zip(modules, modules[1:])
+              if isinstance(nxt, torch.nn.modules.batchnorm._BatchNorm)}
+    bad = {k: float((ours[k].float() - theirs[k].float()).abs().max()) for k in ours
+           if k not in pre_bn and not torch.allclose(ours[k].float(), theirs[k].float(), atol=tol, rtol=tol)}
+    assert not bad, bad
 
 
 @pytest.mark.parametrize("cls", [ReplicaTrainer, SeedLoopTrainer])
