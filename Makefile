@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 CORES ?= 2
 SNAKEMAKE := $(VENV)/bin/snakemake
 
-.PHONY: setup system-deps smoke full test lint report clean-smoke
+.PHONY: setup system-deps smoke full test lint format report clean-smoke
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,5 +34,10 @@ report: setup
 test: setup system-deps
 	$(VENV)/bin/pytest -q -rs
 
+# snakemake --lint, and the Snakefile and rules/ formatted by snakefmt (pinned).
 lint: setup
 	$(SNAKEMAKE) --lint
+	$(VENV)/bin/snakefmt --check Snakefile rules/
+
+format: setup
+	$(VENV)/bin/snakefmt Snakefile rules/

@@ -1,17 +1,17 @@
 # Regenerates the figures and tables of five deep-learning write-ups.
 #   snakemake --cores 8 --resources gpu=1                  # full preset (real data)
 #   snakemake --cores 2 --config preset=smoke              # whole DAG, synthetic data, minutes
-# See README.md; the studies are data in config.yaml.
+# See README.md; config.yaml holds the build settings, studies/ the studies as data.
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
 configfile: "config.yaml"
+
+
 report: "report/workflow.rst"
 
-
-include: "rules/common.smk"
 
 wildcard_constraints:
     study=r"[a-z][a-z0-9_]*",
@@ -21,14 +21,15 @@ wildcard_constraints:
     dataset=r"fashion_mnist|kmnist|cifar10",
 
 
+include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/figures.smk"
-include: "rules/scratch.smk"
+include: "rules/scratch_backprop.smk"
 include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
-        lambda wc: TARGETS,
+        all_targets(),

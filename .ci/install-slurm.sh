@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # .ci/install-slurm.sh -- install what the local single-node Slurm test cluster needs
-# (tests/slurm/start.sh, tests/test_slurm.py) on Debian 12 (bookworm).
+# (tests/workflow/slurm/start.sh, tests/workflow/test_slurm.py) on Debian 12 (bookworm).
 #
 # Idempotent: packages that are already installed are not touched, so a second run is
 # a no-op that takes well under a second. Needs root (or passwordless sudo); as a normal
@@ -15,7 +15,7 @@
 #
 # --no-install-recommends: the ~40 packages slurm-wlm only recommends (hdf5, rocm, ipmi,
 # influxdb plugins ...) are not needed. Daemons are NOT started here (no systemd in CI;
-# policy-rc.d usually forbids it anyway): tests/slurm/start.sh starts them by hand.
+# policy-rc.d usually forbids it anyway): tests/workflow/slurm/start.sh starts them by hand.
 #
 # Environment:
 #   SLURM_ACCOUNTING=0   skip slurmdbd + MariaDB (then use --slurm-status-command squeue)
@@ -44,7 +44,7 @@ if [ "$(id -u)" != 0 ]; then
     SUDO=(sudo -n)
   else
     # not an apt failure: leave the machine alone and let the Slurm tests skip themselves
-    # (tests/test_slurm.py needs root anyway), so `make test` still works for a normal user
+    # (tests/workflow/test_slurm.py needs root anyway), so `make test` still works for a normal user
     log "WARNING: not root and no passwordless sudo: not installing ${MISSING[*]}; the Slurm tests will be skipped"
     exit 0
   fi

@@ -6,7 +6,7 @@ its settings (train subset, validation split, the loop's train-accuracy pass, ev
 cap, test pass). Runs are grouped by what sets the cost of a sample (dataset, model and its
 arguments, batch and micro-batch, precision, augmentation and its copies, resize, optimizer,
 L2, clipping, per-batch loss records, replicates, channels_last, compile); for each group a
-few steps of the project's own engine (the trainer dlrepro.training.trainer.train_run picks, its
+few steps of the project's own engine (the trainer dlrepro.training.run.train_run picks, its
 train_epoch) are timed on synthetic data of the real shapes after a warm-up pass, and its
 evaluation (test_metrics) over a chunk of samples. Then, per run,
 
@@ -36,7 +36,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from dlrepro import data as D  # noqa: E402
-from dlrepro.config import load_yaml, resolve  # noqa: E402
+from dlrepro.config import load_config, resolve  # noqa: E402
 from dlrepro.training.trainer import EVAL_CHUNK, LOOP_DEFAULTS, Trainer, pick_device, set_threads  # noqa: E402
 
 REAL_SIZES = {"kmnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000)}
@@ -112,7 +112,7 @@ def timed(fn, n: int, dev: torch.device, min_s: float) -> tuple[float, int]:
 def measure(s: dict, data: dict, dev: torch.device, unit: int, steps: int, min_s: float,
             with_eval: bool) -> tuple[float, int, float | None]:
     """(seconds per training sample, passes, seconds per evaluated sample or None), timed
-    with the trainer dlrepro.training.trainer.train_run picks (``replicates``: all N seeds): passes of
+    with the trainer dlrepro.training.run.train_run picks (``replicates``: all N seeds): passes of
     ``train_epoch`` over ``steps`` steps of ``unit`` samples, and of ``test_metrics`` over
     the data's test split (which the engine holds for a run with a val_split and eval_test)."""
     s = {k: v for k, v in s.items() if k not in NOT_TIMED}
@@ -164,9 +164,9 @@ def main() -> None:
     set_threads(args.threads)
     dev = pick_device(args.device)
     if dev.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)  # as dlrepro.training.trainer.train_run
+        torch.use_deterministic_algorithms(True, warn_only=True)  # as dlrepro.training.run.train_run
 
-    raw = load_yaml(args.config)
+    raw = load_config(args.config)
     raw["preset"] = args.preset or raw.get("preset", "full")
     cfg = resolve(raw)
     syn = cfg.data["synthetic"]

@@ -48,7 +48,7 @@ lines = [l.strip() for f in ["Snakefile", *sorted(Path("rules").glob("*.smk"))]
 t0 = time.perf_counter(); exec("\n".join(lines)); t["dlrepro"] = time.perf_counter() - t0
 from dlrepro.config import load_yaml, resolve
 raw = {**load_yaml("config.yaml"), "preset": "smoke"}
-t0 = time.perf_counter(); resolve(raw); t["resolve"] = time.perf_counter() - t0
+t0 = time.perf_counter(); resolve(raw, root="."); t["resolve"] = time.perf_counter() - t0
 t["heavy"] = [m for m in ("torch", "torchvision", "scipy", "matplotlib", "sklearn") if m in sys.modules]
 t["imports"] = lines
 print(json.dumps(t))

@@ -1,52 +1,102 @@
-# Config loading, run expansion and path helpers shared by every stage.
-import json
+# Config loading, run expansion, the output path patterns and the DAG helpers of the
+# generic stages (data, train, figures, report). A study with rules of its own keeps its
+# DAG helpers beside them: rules/scratch_backprop.smk + dlrepro/studies/scratch_backprop/dag.py
+# (plain functions, so `snakemake --lint` finds no functions mixed with rules).
 import os
+import re
 
 from dlrepro.config import ConfigError, resolve
 
+# the project: the folder above rules/ (config.yaml, studies/, dlrepro/), also when another
+# Snakefile includes these rules
+PROJECT = os.path.dirname(workflow.current_basedir)
 try:
-    CFG = resolve(config)
+    CFG = resolve(config, root=PROJECT)
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
 
-R = CFG.results  # results/{preset}
+RESULTS = CFG.results  # results/{preset}
 PRESET = CFG.preset
 DATA_CFG = CFG.data
-SYNTHETIC = DATA_CFG["source"] == "synthetic"
-TARGETS = []  # every final output; each stage adds its own
 CAPTION = workflow.source_path("../report/captions/generic.rst")
 CONDA_ENV = "../envs/dlrepro.yaml"  # relative to the rule files
+TORCH_STUDIES = [s for s, v in CFG.studies.items() if v["engine"] == "torch"]
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names (nothing when there are none)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 def library(*modules):
     """Library modules that drawing jobs depend on, as inputs: Snakemake tracks a job's
-    script but not what it imports, so editing e.g. dlrepro/outputs/figures.py redraws every
-    figure (and retrains nothing: training does not list the engine). Relative paths: an
-    absolute one is recorded in the metadata, and a copied or moved build would redraw."""
-    return [os.path.relpath(os.path.join(workflow.basedir, "dlrepro", m)) for m in modules]
+    script but not what it imports, so editing e.g. dlrepro/outputs/figures.py redraws
+    every figure (and retrains nothing: training does not list the engine). Relative
+    paths: an absolute one is recorded in the metadata, and a moved build would redraw."""
+    return [os.path.relpath(os.path.join(PROJECT, "dlrepro", m)) for m in modules]
 
 
+def library_dir(package):
+    """Every file of a library subpackage (modules, templates, static files), as inputs."""
+    root = os.path.join(PROJECT, "dlrepro", package)
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        found += [os.path.join(folder, f) for f in sorted(files) if not f.endswith(".pyc")]
+    return [os.path.relpath(f) for f in found]
+
+
+# ---------------------------------------------------------------- path patterns
+# One place for every output pattern of the torch stages; rules use them with their
+# wildcards, target functions fill them in. {study}, {experiment}, {run}, {name}, {ext}.
+RUN_DIR = f"{RESULTS}/{{study}}/runs/{{experiment}}/{{run}}"
+PATHS = {
+    "data": f"{RESULTS}/data/{{dataset}}.pt",
+    "metrics": f"{RUN_DIR}/metrics.csv",
+    "final": f"{RUN_DIR}/final.json",
+    "model": f"{RUN_DIR}/model.pt",
+    "lr_bounds": f"{RUN_DIR}/lr_bounds.json",
+    "curves": f"{RESULTS}/{{study}}/figures/curves/{{experiment}}/{{run}}.png",
+    "figure": f"{RESULTS}/{{study}}/figures/{{name}}.png",
+    "table": f"{RESULTS}/{{study}}/tables/{{name}}.csv",
+    "analysis": f"{RESULTS}/{{study}}/analysis/{{name}}.{{ext}}",
+}
+BENCHMARKS = {
+    "train": f"{RESULTS}/benchmarks/{{study}}/train/{{experiment}}/{{run}}.tsv",
+    "curves": f"{RESULTS}/benchmarks/{{study}}/figures/curves/{{experiment}}/{{run}}.tsv",
+    "figure": f"{RESULTS}/benchmarks/{{study}}/figures/{{name}}.tsv",
+    "table": f"{RESULTS}/benchmarks/{{study}}/tables/{{name}}.tsv",
+    "analysis": f"{RESULTS}/benchmarks/{{study}}/analysis/{{name}}.{{ext}}.tsv",
+}
+LOGS = {
+    "train": f"{RESULTS}/logs/{{study}}/train/{{experiment}}/{{run}}.log",
+    "curves": f"{RESULTS}/logs/{{study}}/figures/curves/{{experiment}}/{{run}}.log",
+    "figure": f"{RESULTS}/logs/{{study}}/figures/{{name}}.log",
+    "table": f"{RESULTS}/logs/{{study}}/tables/{{name}}.log",
+    "analysis": f"{RESULTS}/logs/{{study}}/analysis/{{name}}.{{ext}}.log",
+}
+
+
+REPORT_DIR = f"{RESULTS}/report"
+REPORT_STUDIES = list(CFG.studies)
+REPORT_PAGES = {
+    "index": f"{REPORT_DIR}/index.html",
+    **{study: f"{REPORT_DIR}/{study}.html" for study in REPORT_STUDIES},
+}
+
+
+def run_path(kind, run, patterns=PATHS):
+    """patterns[kind] (PATHS, BENCHMARKS or LOGS) filled in for one resolved run."""
+    return patterns[kind].format(study=run.study, experiment=run.experiment, run=run.name)
+
+
+def run_dir(run):
+    return RUN_DIR.format(study=run.study, experiment=run.experiment, run=run.name)
 
 
 def study_settings(study):
     """The `settings` mapping of a study that is not run by the torch engine."""
     return CFG.studies[study].get("settings", {})
-
-
-def run_of(wc):
-    return CFG.runs[f"{wc.study}/{wc.experiment}/{wc.run}"]
-
-
-def run_dir(run):
-    return f"{R}/{run.study}/runs/{run.experiment}/{run.name}"
-
-
-def wants_gpu(settings):
-    """Runs that benefit from a GPU ask for one (the `gpu` resource; on SLURM --gpus=1);
-    tiny MLP runs stay on CPU slots, and nothing asks for one when `device: cpu`."""
-    if CFG.device == "cpu":
-        return 0
-    return 1 if settings["model"] not in ("kmnist_mlp", "fashion_mlp") else 0
 
 
 # ---------------------------------------------------------------- data
@@ -64,56 +114,51 @@ def data_param(key):
 
 
 # ---------------------------------------------------------------- training
+def run_of(wc):
+    return CFG.runs[f"{wc.study}/{wc.experiment}/{wc.run}"]
+
+
+def wants_gpu(run):
+    """A run asks for the `gpu` resource (on SLURM --gpus=1) unless its study says
+    `resources: {gpu: false}` (tiny MLPs stay on CPU slots) or the build runs on the CPU."""
+    if CFG.device == "cpu":
+        return 0
+    return int(CFG.studies[run.study].get("resources", {}).get("gpu", True))
+
+
 def train_inputs(wc):
     """The prepared dataset, plus the weights of an `init_from` run and the LR bounds of a
     `bounds_from` range test where the run names them."""
     run = run_of(wc)
-    inputs = {"data": f"{R}/data/{run.settings['dataset']}.pt"}
+    inputs = {"data": PATHS["data"].format(dataset=run.settings["dataset"])}
     if run.settings.get("init_from"):
-        inputs["init"] = f"{R}/{run.study}/runs/{run.settings['init_from']}/model.pt"
+        inputs["init"] = f"{RESULTS}/{run.study}/runs/{run.settings['init_from']}/model.pt"
     bounds = (run.settings.get("schedule") or {}).get("bounds_from")
     if bounds:  # e.g. a cyclical-LR run reads lr_min / lr_max found by an LR range test
-        inputs["lr_bounds"] = f"{R}/{run.study}/runs/{bounds}/lr_bounds.json"
+        inputs["lr_bounds"] = f"{RESULTS}/{run.study}/runs/{bounds}/lr_bounds.json"
     return inputs
 
 
 # ---------------------------------------------------------------- figures, tables, analyses
-TORCH_STUDIES = "|".join(s for s, v in CFG.studies.items() if v["engine"] == "torch") or "no_torch_study"
-
-
-
-def _runs_for(study, spec):
+def runs_for(study, spec):
     return CFG.study_runs(study, spec.get("experiments"), spec.get("where"))
 
 
-
-def _fig_spec(wc):
+def figure_spec(wc):
     return CFG.studies[wc.study]["figures"][wc.name]
 
 
-
-def _tab_spec(wc):
+def table_spec(wc):
     return CFG.studies[wc.study]["tables"][wc.name]
 
 
-
-def torch_study_targets(study):
-    spec = CFG.studies[study]
-    out = []
-    for name, fig in spec.get("figures", {}).items():
-        if fig["kind"] == "run_curves":
-            out += [f"{R}/{study}/figures/curves/{r.experiment}/{r.name}.png"
-                    for r in _runs_for(study, fig)]
-        else:
-            out.append(f"{R}/{study}/figures/{name}.png")
-    out += [f"{R}/{study}/tables/{name}.csv" for name in spec.get("tables", {})]
-    return out
-
-
-
-def _analysis_spec(wc):
+def analysis_spec(wc):
     return CFG.studies[wc.study]["analyses"][wc.name]
 
+
+def run_files(kind, wc, spec_of):
+    """metrics.csv or final.json of every run a figure or table selects."""
+    return [run_path(kind, r) for r in runs_for(wc.study, spec_of(wc))]
 
 
 def analysis_run_files(study, spec):
@@ -122,127 +167,87 @@ def analysis_run_files(study, spec):
     files = []
     for key in spec.get("runs", []):
         run = CFG.runs[f"{study}/{key}"]
-        files += [f"{run_dir(run)}/final.json", f"{run_dir(run)}/metrics.csv"]
-        if (run.settings.get("schedule") or {}).get("name") == "range_test" and \
-                run.settings.get("loop", {}).get("record_batches"):
-            files.append(f"{run_dir(run)}/lr_bounds.json")
+        files += [run_path("final", run), run_path("metrics", run)]
+        if (run.settings.get("schedule") or {}).get("name") == "range_test" and run.settings.get(
+            "loop", {}
+        ).get("record_batches"):
+            files.append(run_path("lr_bounds", run))
     return files
 
 
-
-def _analysis_input(wc):
-    spec = _analysis_spec(wc)
-    inputs = {"data": f"{R}/data/{spec['dataset']}.pt"} if spec.get("dataset") else {}
+def analysis_inputs(wc):
+    spec = analysis_spec(wc)
+    inputs = {"data": PATHS["data"].format(dataset=spec["dataset"])} if spec.get("dataset") else {}
     if spec.get("runs"):
         inputs["runs"] = analysis_run_files(wc.study, spec)
     return inputs
 
 
+# ---------------------------------------------------------------- targets
+# Each target function returns (output, benchmark file of the job that makes it) pairs,
+# in build order; the report pages use both, `rule all` the outputs.
+def torch_study_targets(study):
+    spec = CFG.studies[study]
+    out = []
+    for name, fig in spec.get("figures", {}).items():
+        if fig["kind"] == "run_curves":
+            out += [(run_path("curves", r), run_path("curves", r, BENCHMARKS)) for r in runs_for(study, fig)]
+        else:
+            out.append(
+                (
+                    PATHS["figure"].format(study=study, name=name),
+                    BENCHMARKS["figure"].format(study=study, name=name),
+                )
+            )
+    out += [
+        (PATHS["table"].format(study=study, name=name), BENCHMARKS["table"].format(study=study, name=name))
+        for name in spec.get("tables", {})
+    ]
+    return out
+
 
 def analysis_targets(study):
     ext = {"figure": "png", "table": "csv"}
-    return [f"{R}/{study}/analysis/{name}.{ext[a['output']]}"
-            for name, a in CFG.studies[study].get("analyses", {}).items()]
+    return [
+        (
+            PATHS["analysis"].format(study=study, name=name, ext=ext[a["output"]]),
+            BENCHMARKS["analysis"].format(study=study, name=name, ext=ext[a["output"]]),
+        )
+        for name, a in CFG.studies[study].get("analyses", {}).items()
+    ]
 
 
-
-for _study, _spec in CFG.studies.items():
-    if _spec["engine"] == "torch":
-        TARGETS.extend(torch_study_targets(_study))
-    TARGETS.extend(analysis_targets(_study))
-
-
-# ---------------------------------------------------------------- scratch_backprop (seed 002)
-import re as _sb_re
-
-from dlrepro.studies.scratch_backprop.digits import run_plans as _sb_run_plans
-
-SB = "scratch_backprop"
-
-if SB in CFG.studies:
-    SB_SET = study_settings(SB)
-    SB_R = f"{R}/{SB}"
-    SB_CAPTION = "../report/captions/generic.rst"
-    SB_PLANS = _sb_run_plans(SB_SET["digits"])  # run name -> self-contained plan
-    SB_LABELS = {r["name"]: r.get("label", r["name"]) for r in SB_SET["digits"]["runs"]}
-    SB_REPORTED = SB_SET.get("reported", {})
-    SB_REPORTED_RUNS = [n for n in SB_REPORTED.get("epochs", {}) if n in SB_PLANS]
-
-    def _sb_tab(name, sub):
-        return report(f"{SB_R}/tables/{name}.csv", caption=SB_CAPTION, category=SB, subcategory=sub,
-                      labels={"table": name})
-
-    def _sb_fig(name, sub):
-        return report(f"{SB_R}/figures/{name}.png", caption=SB_CAPTION, category=SB, subcategory=sub,
-                      labels={"figure": name})
-
-    def _sb_curves_reported(wc):
-        """The seed's printed epochs of this run (markers on the as-run curves only)."""
-        return SB_REPORTED.get("epochs", {}).get(wc.run) if SB_PLANS[wc.run]["init"] == "seed" else None
-
-    def _sb_curves_title(wc):
-        p = SB_PLANS[wc.run]
-        base = wc.run[: -len("_xavier")] if p["init"] == "xavier" else wc.run
-        variant = "fixed: Xavier init" if p["init"] == "xavier" else "as run"
-        return (f"{wc.run} ({SB_LABELS.get(base, base)}; {variant}): {' '.join(p['layers'])}, "
-                f"{p['epochs']} epochs, lr {p['learning_rate']:g}, mb {p['mb_size']}")
+# Targets of the studies that the torch engine does not run: each one's rule file adds a
+# function of no arguments here (read only when `rule all` and the pages ask, so the order
+# of the includes does not matter).
+STUDY_TARGETS = {}
 
 
-# ---------------------------------------------------------------- report site
-import functools as _rp_functools
-import re as _rp_re
-
-from dlrepro import site as _rp
-
-
-REPORT_DIR = f"{R}/report"
-
-
-
-REPORT_STUDIES = list(CFG.studies)
+def study_targets(study):
+    """Every final output of one study with its job's benchmark file."""
+    engine = CFG.studies[study]["engine"]
+    if engine == "torch":
+        return torch_study_targets(study) + analysis_targets(study)
+    if study not in STUDY_TARGETS:
+        raise WorkflowError(
+            f"study {study!r} (engine {engine}) has no rule file that adds STUDY_TARGETS[{study!r}]"
+        )
+    return analysis_targets(study) + STUDY_TARGETS[study]()
 
 
-
-def _rp_is_report(path):
-    return path.startswith(f"{REPORT_DIR}/")
-
-
-
-def report_study_outputs(study):
-    """Every final output of a study (figures, tables, analyses), in TARGETS order."""
-    prefix = f"{R}/{study}/"
-    return list(dict.fromkeys(t for t in TARGETS if t.startswith(prefix) and not _rp_is_report(t)))
-
-
-@_rp_functools.lru_cache(maxsize=None)
-
-
-
-def _rp_benchmark_of(path):
-    """The benchmark file of the job that makes ``path``: None if its rule keeps none, or
-    if more than one rule could make it (no guessing - a wrong guess would be an input that
-    no job makes; the page still counts every benchmark file under the study's folder)."""
-    found = set()
-    for r in workflow.rules:
-        if not r.is_producer(path):
-            continue
-        if r.benchmark is None or callable(r.benchmark):
-            return None
-        try:
-            found.add(r.benchmark.apply_wildcards(r.get_wildcards(path)))
-        except Exception:  # a rule whose output matches but whose wildcards do not apply
-            continue
-    return found.pop() if len(found) == 1 else None
-
+def study_outputs(study):
+    return [o for o, _ in study_targets(study)]
 
 
 def report_study_benchmarks(study):
-    """Benchmark TSVs of the study's outputs and of its training runs."""
-    paths = report_study_outputs(study) + [f"{run_dir(r)}/final.json" for r in CFG.study_runs(study)]
-    found = (_rp_benchmark_of(p) for p in paths)
-    return sorted({b for b in found if b and b.startswith(f"{R}/benchmarks/{study}/")})
+    """Benchmark files of the jobs that made a study's outputs and trained its runs (the
+    page's compute time)."""
+    found = [b for _, b in study_targets(study)]
+    found += [run_path("train", r, BENCHMARKS) for r in CFG.study_runs(study)]
+    return sorted(set(found))
 
 
-
-REPORT_PAGES = {"index": f"{REPORT_DIR}/index.html",
-                **{s: f"{REPORT_DIR}/{s}.html" for s in REPORT_STUDIES}}
+def all_targets():
+    """Every final output, the inputs of the default target - each study's figures, tables and analyses, then the
+    report site's pages. A pure function of the resolved config."""
+    return [out for study in CFG.studies for out in study_outputs(study)] + list(REPORT_PAGES.values())

@@ -1,137 +1,147 @@
-# Figures and tables of the torch studies, built from run outputs only (no training).
-# Helpers (run selection, specs, targets) live in rules/common.smk.
+# Figures, tables and computed analyses of the torch studies, built from run outputs only
+# (no training). Path patterns and spec helpers live in rules/common.smk.
 
 
 rule run_curves:
     input:
         code=library("outputs/figures.py", "outputs/plotting.py"),
-        metrics=f"{R}/{{study}}/runs/{{experiment}}/{{run}}/metrics.csv",
-        final=f"{R}/{{study}}/runs/{{experiment}}/{{run}}/final.json",
+        metrics=PATHS["metrics"],
+        final=PATHS["final"],
     output:
         report(
-            f"{R}/{{study}}/figures/curves/{{experiment}}/{{run}}.png",
+            PATHS["curves"],
             caption=CAPTION,
             category="{study}",
             subcategory="curves: {experiment}",
             labels={"figure": "learning curves", "run": "{experiment}/{run}"},
         ),
-    params:
-        title=lambda wc: f"{wc.study}: {wc.experiment}/{wc.run}",
-        caption=lambda wc: CFG.studies[wc.study]["figures"].get("curves", {}).get(
-            "caption", "Learning curves") + f" ({wc.experiment}/{wc.run}).",
-    wildcard_constraints:
-        study=TORCH_STUDIES,
     log:
-        f"{R}/logs/{{study}}/figures/curves/{{experiment}}/{{run}}.log",
+        LOGS["curves"],
     benchmark:
-        f"{R}/benchmarks/{{study}}/figures/curves/{{experiment}}/{{run}}.tsv"
+        BENCHMARKS["curves"]
+    wildcard_constraints:
+        study=one_of(TORCH_STUDIES),
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        title=lambda wc: f"{wc.study}: {wc.experiment}/{wc.run}",
+        caption=lambda wc: CFG.studies[wc.study]["figures"]
+        .get("curves", {})
+        .get("caption", "Learning curves")
+        + f" ({wc.experiment}/{wc.run}).",
     script:
         "../workflow_scripts/run_curves.py"
-
 
 
 rule overlay_figure:
     input:
         code=library("outputs/figures.py", "outputs/plotting.py"),
-        metrics=lambda wc: [f"{run_dir(r)}/metrics.csv" for r in _runs_for(wc.study, _fig_spec(wc))],
-        finals=lambda wc: [f"{run_dir(r)}/final.json" for r in _runs_for(wc.study, _fig_spec(wc))],
+        metrics=lambda wc: run_files("metrics", wc, figure_spec),
+        finals=lambda wc: run_files("final", wc, figure_spec),
     output:
         report(
-            f"{R}/{{study}}/figures/{{name}}.png",
+            PATHS["figure"],
             caption=CAPTION,
             category="{study}",
             subcategory="figures",
             labels={"figure": "{name}"},
         ),
-    params:
-        spec=_fig_spec,
-        labels=lambda wc: [r.key for r in _runs_for(wc.study, _fig_spec(wc))],
-        caption=lambda wc: _fig_spec(wc)["caption"],
-        # the write-up's numbers, drawn only by kind final_vs_setting with show_reported
-        reported=lambda wc: {r.key: r.reported for r in _runs_for(wc.study, _fig_spec(wc))}
-        if _fig_spec(wc).get("show_reported") else {},
-    wildcard_constraints:
-        study=TORCH_STUDIES,
     log:
-        f"{R}/logs/{{study}}/figures/{{name}}.log",
+        LOGS["figure"],
     benchmark:
-        f"{R}/benchmarks/{{study}}/figures/{{name}}.tsv"
+        BENCHMARKS["figure"]
+    wildcard_constraints:
+        study=one_of(TORCH_STUDIES),
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        spec=figure_spec,
+        labels=lambda wc: [r.key for r in runs_for(wc.study, figure_spec(wc))],
+        caption=lambda wc: figure_spec(wc)["caption"],
+        # the write-up's numbers, drawn only by kind final_vs_setting with show_reported
+        reported=lambda wc: (
+            {r.key: r.reported for r in runs_for(wc.study, figure_spec(wc))}
+            if figure_spec(wc).get("show_reported")
+            else {}
+        ),
     script:
         "../workflow_scripts/overlay_figure.py"
-
 
 
 rule run_table:
     input:
         code=library("outputs/tables.py"),
-        finals=lambda wc: [f"{run_dir(r)}/final.json" for r in _runs_for(wc.study, _tab_spec(wc))],
-        metrics=lambda wc: [f"{run_dir(r)}/metrics.csv" for r in _runs_for(wc.study, _tab_spec(wc))],
+        finals=lambda wc: run_files("final", wc, table_spec),
+        metrics=lambda wc: run_files("metrics", wc, table_spec),
     output:
         report(
-            f"{R}/{{study}}/tables/{{name}}.csv",
+            PATHS["table"],
             caption=CAPTION,
             category="{study}",
             subcategory="tables",
             labels={"table": "{name}"},
         ),
-    params:
-        spec=_tab_spec,
-        reported=lambda wc: {r.key: r.reported for r in _runs_for(wc.study, _tab_spec(wc))},
-        caption=lambda wc: _tab_spec(wc)["caption"],
-    wildcard_constraints:
-        study=TORCH_STUDIES,
     log:
-        f"{R}/logs/{{study}}/tables/{{name}}.log",
+        LOGS["table"],
     benchmark:
-        f"{R}/benchmarks/{{study}}/tables/{{name}}.tsv"
+        BENCHMARKS["table"]
+    wildcard_constraints:
+        study=one_of(TORCH_STUDIES),
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        spec=table_spec,
+        reported=lambda wc: {r.key: r.reported for r in runs_for(wc.study, table_spec(wc))},
+        caption=lambda wc: table_spec(wc)["caption"],
     script:
         "../workflow_scripts/run_table.py"
 
 
-
 rule analysis:
     input:
-        unpack(_analysis_input),
+        unpack(analysis_inputs),
+        code=library(
+            "outputs/analyses.py",
+            "outputs/training_analyses.py",
+            "outputs/plotting.py",
+            "studies/optim_clr_cutout/analyses.py",
+            "studies/optim_clr_cutout/arithmetic.py",
+            "studies/optim_clr_cutout/architectures.py",
+        ),
     output:
         report(
-            f"{R}/{{study}}/analysis/{{name}}.{{ext}}",
+            PATHS["analysis"],
             caption=CAPTION,
             category="{study}",
             subcategory="computed",
             labels={"analysis": "{name}"},
         ),
-    params:
-        spec=_analysis_spec,
-        caption=lambda wc: _analysis_spec(wc)["caption"],
+    log:
+        LOGS["analysis"],
+    benchmark:
+        BENCHMARKS["analysis"]
     wildcard_constraints:
         ext="png|csv",
-    log:
-        f"{R}/logs/{{study}}/analysis/{{name}}.{{ext}}.log",
-    benchmark:
-        f"{R}/benchmarks/{{study}}/analysis/{{name}}.{{ext}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        CONDA_ENV
+    params:
+        spec=analysis_spec,
+        caption=lambda wc: analysis_spec(wc)["caption"],
     script:
         "../workflow_scripts/analysis.py"

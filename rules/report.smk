@@ -1,70 +1,68 @@
-# The write-ups as a browsable static site (issue 7), built from figure/table outputs only.
-#   {R}/report/index.html            the write-ups, with verdict counts (rule report_index)
-#   {R}/report/{study}.html          one page per write-up (rule report_page), with
-#   {R}/report/{study}/...           copies of the study's figures and tables, and
-#   {R}/report/{study}.summary.js    the counts the index shows (read by the browser)
-#   {R}/report/screenshots/*.png     headless-Chromium check + one screenshot per page
-#                                    (rule report_screenshots; not in `all`: needs chromium)
+# The write-ups as a browsable static site, built from figure/table outputs only.
+#   {RESULTS}/report/index.html          the write-ups, with verdict counts (rule report_index),
+#   {RESULTS}/report/{study}.html        one page per write-up (rule report_page), with
+#   {RESULTS}/report/{study}/...         copies of the study's figures and tables, and
+#   {RESULTS}/report/{study}.summary.js  the counts the index shows (read by the browser)
+#   {RESULTS}/report/screenshots/*.png   headless-Chromium check + one screenshot per page
+#                                        (rule report_screenshots; not in `all`: needs chromium)
 # A page depends only on its own study's outputs, the runs' final.json (devices), the
-# study's benchmark files (compute time; the page also counts any other TSV under
-# {R}/benchmarks/{study}/, e.g. of jobs that feed its outputs indirectly) and its small
-# config slice (params), so editing one figure rebuilds that figure and its page; the
-# index has no file inputs at all.
-# Included last: every stage before it has added its outputs to TARGETS.
-# Helpers (REPORT_*, report_study_outputs, ...) live in rules/common.smk.
+# benchmark files of the jobs that made them (compute time), the site's library files and
+# its small config slice (params), so editing one figure rebuilds that figure and its page;
+# the index has no file inputs but the site's library files.
+from dlrepro.site.params import index_params, page_params
 
 
 rule report_page:
     input:
-        code=library("site/__init__.py"),
-        outputs=lambda wc: report_study_outputs(wc.study),
-        finals=lambda wc: [f"{run_dir(r)}/final.json" for r in CFG.study_runs(wc.study)],
+        code=library_dir("site"),
+        outputs=lambda wc: study_outputs(wc.study),
+        finals=lambda wc: [run_path("final", r) for r in CFG.study_runs(wc.study)],
         benchmarks=lambda wc: report_study_benchmarks(wc.study),
     output:
         html=f"{REPORT_DIR}/{{study}}.html",
         summary=f"{REPORT_DIR}/{{study}}.summary.js",
         assets=directory(f"{REPORT_DIR}/{{study}}"),
-    params:
-        # a function of the wildcards only: Snakemake does not track params derived from
-        # `input`, and these must be tracked (captions, report layout, tolerances)
-        page=lambda wc: _rp.page_params(CFG, wc.study, report_study_outputs(wc.study)),
-    wildcard_constraints:
-        study="|".join(_rp_re.escape(s) for s in REPORT_STUDIES) or "(?!)",
     log:
-        f"{R}/logs/report/{{study}}.log",
+        f"{RESULTS}/logs/report/{{study}}.log",
     benchmark:
-        f"{R}/benchmarks/report/{{study}}.tsv"
+        f"{RESULTS}/benchmarks/report/{{study}}.tsv"
+    wildcard_constraints:
+        study=one_of(REPORT_STUDIES),
     localrule: True
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        CONDA_ENV
+    params:
+        # a function of the wildcards only: Snakemake does not track params derived from
+        # `input`, and these must be tracked (captions, report layout, tolerances)
+        page=lambda wc: page_params(CFG, wc.study, study_outputs(wc.study)),
     script:
         "../workflow_scripts/build_report_page.py"
 
 
-
 rule report_index:
+    input:
+        code=library_dir("site"),
     output:
-        f"{REPORT_DIR}/index.html",
-    params:
-        index=lambda wc: _rp.index_params(CFG, {s: report_study_outputs(s) for s in REPORT_STUDIES}),
+        html=f"{REPORT_DIR}/index.html",
     log:
-        f"{R}/logs/report/index.log",
+        f"{RESULTS}/logs/report/index.log",
     benchmark:
-        f"{R}/benchmarks/report/index.tsv"
+        f"{RESULTS}/benchmarks/report/index.tsv"
     localrule: True
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        CONDA_ENV
+    params:
+        index=lambda wc: index_params(CFG, {s: study_outputs(s) for s in REPORT_STUDIES}),
     script:
         "../workflow_scripts/build_report_index.py"
-
 
 
 rule report_screenshots:
@@ -77,21 +75,18 @@ rule report_screenshots:
     output:
         shots=[f"{REPORT_DIR}/screenshots/{p}.png" for p in REPORT_PAGES],
         check=f"{REPORT_DIR}/screenshots/check.json",
-    params:
-        pages=REPORT_PAGES,
     log:
-        f"{R}/logs/report/screenshots.log",
+        f"{RESULTS}/logs/report/screenshots.log",
     benchmark:
-        f"{R}/benchmarks/report/screenshots.tsv"
+        f"{RESULTS}/benchmarks/report/screenshots.tsv"
     localrule: True
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        CONDA_ENV
+    params:
+        pages=REPORT_PAGES,
     script:
         "../workflow_scripts/report_screenshots.py"
-
-
-TARGETS.extend(REPORT_PAGES.values())

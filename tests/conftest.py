@@ -7,6 +7,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # shared helpers (e2e.py) for tests in sub-folders
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
@@ -20,9 +21,10 @@ def _one_thread():
 
 @pytest.fixture
 def base_config():
-    from dlrepro.config import load_yaml
+    """config.yaml merged with its study files (studies/): a mapping resolve() takes as is."""
+    from dlrepro.config import load_config
 
-    return load_yaml(ROOT / "config.yaml")
+    return load_config(ROOT / "config.yaml")
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """The index of the report site (rule `report_index`): dlrepro.site.build_index."""
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import job_log
 from dlrepro.site import build_index
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-with file_logger(sm.log[0]) as log:
+with job_log(sm) as log:
     build_index(sm.params.index, sm.output[0], log=log)

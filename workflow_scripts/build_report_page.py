@@ -1,9 +1,9 @@
 """One write-up's page of the report site (rule `report_page`): dlrepro.site.build_page."""
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import job_log
 from dlrepro.site import build_page
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-with file_logger(sm.log[0]) as log:
+with job_log(sm) as log:
     build_page(sm.params.page, list(sm.input.outputs), list(sm.input.finals), list(sm.input.benchmarks),
                html_path=sm.output.html, summary_path=sm.output.summary, assets_dir=sm.output.assets,
                git_cwd=".", log=log)

@@ -2,8 +2,11 @@
 import json
 
 from dlrepro.ioutil import write_json
-from dlrepro.training.schedules import lr_bounds_from_final
+from dlrepro.logutil import job_log
+from dlrepro.training.lr_finder import lr_bounds_from_final
 
-sm = snakemake  # noqa: F821
-with open(sm.input.final) as fh:
-    write_json(sm.output[0], lr_bounds_from_final(json.load(fh)))
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+with job_log(sm) as log, open(sm.input.final) as fh:
+    bounds = lr_bounds_from_final(json.load(fh))
+    log(f"chosen bounds: {bounds}")
+    write_json(sm.output[0], bounds)

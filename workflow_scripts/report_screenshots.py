@@ -2,11 +2,11 @@
 import os
 
 from dlrepro.ioutil import write_json
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import job_log
 from dlrepro.site import check_site
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-with file_logger(sm.log[0]) as log:
+with job_log(sm) as log:
     result = check_site(dict(sm.params.pages), os.path.dirname(sm.output.check))
     for name, c in result["pages"].items():
         log(f"{name}: {c.get('images', 0)} images, {c.get('tables', 0)} tables, "

@@ -1,8 +1,8 @@
 """scratch_backprop 1.6: loss and accuracy curves of one digits run (rule `scratch_digits_curves`)."""
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import job_log
 from dlrepro.studies.scratch_backprop.stages import digits_curves_stage
 
 sm = snakemake  # noqa: F821
-with file_logger(sm.log[0]) as log:
+with job_log(sm) as log:
     digits_curves_stage(sm.input.metrics, sm.output[0], sm.params.title, sm.params.reported)
     log(f"wrote {sm.output[0]}")

@@ -1,7 +1,7 @@
 """scratch_backprop 1.6: binary digits, standardised and split (rule `scratch_digits_data`)."""
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import job_log
 from dlrepro.studies.scratch_backprop.stages import data_stage
 
 sm = snakemake  # noqa: F821
-with file_logger(sm.log[0]) as log:
+with job_log(sm) as log:
     data_stage(sm.params.settings, {"split": sm.output.split, "stats": sm.output.stats}, log)

@@ -1,8 +1,8 @@
 """scratch_backprop 1.6: final train/test loss and accuracy of every run (rule `scratch_digits_final`)."""
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import job_log
 from dlrepro.studies.scratch_backprop.stages import digits_final_stage
 
 sm = snakemake  # noqa: F821
-with file_logger(sm.log[0]) as log:
+with job_log(sm) as log:
     digits_final_stage(list(sm.input.finals), dict(sm.params.labels), sm.output[0])
     log(f"wrote {sm.output[0]}")

@@ -1,8 +1,8 @@
 """scratch_backprop 1.1: gradient descent runs, global minimum, step-size grid (rule `scratch_gd`)."""
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import job_log
 from dlrepro.studies.scratch_backprop.stages import gd_stage
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-with file_logger(sm.log[0]) as log:
+with job_log(sm) as log:
     gd_stage(sm.params.settings, {k: sm.output[k] for k in
                                   ("runs", "paths", "grid", "global_min", "contour", "values", "heatmap")}, log)

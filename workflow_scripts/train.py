@@ -1,10 +1,14 @@
 """Train one run (rule `train`): reads snakemake.input/output/params, calls the engine."""
+from pathlib import Path
+
 from dlrepro.config import resolve
-from dlrepro.training.trainer import train_run
-from dlrepro.logutil import file_logger
+from dlrepro.logutil import job_log
+from dlrepro.training.run import train_run
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
-with file_logger(sm.log[0]) as log:
+with job_log(sm) as log:
+    # where to train (preset-resolved) is not a run parameter: it comes from the config
+    device = resolve(sm.config, root=Path(sm.scriptdir).parent).device
     train_run(
         sm.params.settings,
         data_path=sm.input.data,
@@ -12,7 +16,7 @@ with file_logger(sm.log[0]) as log:
         final_path=sm.output.final,
         model_path=sm.output.model,
         ckpt_dir=sm.params.checkpoint_dir,
-        device=resolve(sm.config).device,  # where to train (preset-resolved) is not a run parameter
+        device=device,
         threads=sm.threads,
         init_path=sm.input.get("init"),
         log=log,

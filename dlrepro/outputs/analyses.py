@@ -1,33 +1,38 @@
-"""Computed figures and tables that need no training run (rule ``analysis``).
+"""Computed figures and tables (rule ``analysis``).
 
-Each kind is a function ``fn(args, out_path, data_path, reported)`` registered with
-``@analysis("kind")``; the study config names the kind, its ``args`` and the write-up's
-``reported`` numbers, which the function puts beside its own.
+Each kind is a function ``fn(args, out_path, data_path, reported)`` (``runs=`` too for a
+kind that reads training runs) registered with ``@analysis("kind")``; the study config
+names the kind, its ``args`` and the write-up's ``reported`` numbers, which the function
+puts beside its own. The generic kinds that need no run are here; the others live in
+the modules of ``MODULES``, loaded on the first lookup. A new kinds module goes into
+``MODULES``.
 """
 from __future__ import annotations
 
 import math
-from typing import Callable
+import os
 
 import numpy as np
 import pandas as pd
 
 from dlrepro.ioutil import save_figure, write_csv
 from dlrepro.outputs.plotting import plt, stamp, style
+from dlrepro.registry import Registry
 
-_KINDS: dict[str, Callable] = {}
+MODULES = (
+    "dlrepro.outputs.training_analyses",
+    "dlrepro.studies.optim_clr_cutout.analyses",
+)
+REGISTRY = Registry("analysis kind", MODULES)
 
 
 def analysis(kind: str):
-    def deco(fn):
-        _KINDS[kind] = fn
-        return fn
-    return deco
+    """``@analysis("kind")``: register an analysis function (a kind registered twice is an error)."""
+    return REGISTRY.register(kind)
 
 
 def kinds() -> list[str]:
-    _load_all()
-    return sorted(_KINDS)
+    return REGISTRY.names()
 
 
 def run_analysis(spec: dict, out_path: str, data_path: str | None = None,
@@ -35,23 +40,17 @@ def run_analysis(spec: dict, out_path: str, data_path: str | None = None,
     """Run the kind ``spec['kind']``. Kinds that read training runs (``spec['runs']``)
     are called with ``runs=``: ``{"experiment/run": {"final": path, "metrics": path,
     "lr_bounds": path (range tests)}}``, see :func:`run_files_by_key`."""
-    _load_all()
-    try:
-        fn = _KINDS[spec["kind"]]
-    except KeyError:
-        raise ValueError(f"unknown analysis kind {spec['kind']!r}; known: {', '.join(sorted(_KINDS))}") from None
-    if runs is None:
-        fn(spec.get("args", {}), out_path, data_path, spec.get("reported", {}))
-    else:
-        fn(spec.get("args", {}), out_path, data_path, spec.get("reported", {}), runs=runs)
+    fn = REGISTRY.get(spec["kind"])
+    kwargs = {"runs": runs} if runs is not None else {}
+    if "printed" in spec:  # the write-up's numbers an analysis compares against (studies/<study>.printed.yaml)
+        kwargs["printed"] = spec["printed"]
+    fn(spec.get("args", {}), out_path, data_path, spec.get("reported", {}), **kwargs)
 
 
 def run_files_by_key(paths: list[str], keys: list[str]) -> dict[str, dict[str, str]]:
     """Group run files (``.../runs/<experiment>/<run>/<file>``) by ``experiment/run`` in
     the order of ``keys``: ``{key: {"final": ..., "metrics": ..., "lr_bounds": ...}}``
     (the file's stem names it; files of runs not in ``keys`` are an error)."""
-    import os
-
     out: dict[str, dict[str, str]] = {k: {} for k in keys}
     for p in paths:
         parts = os.path.normpath(p).split(os.sep)
@@ -63,17 +62,6 @@ def run_files_by_key(paths: list[str], keys: list[str]) -> dict[str, dict[str, s
     if missing:
         raise ValueError(f"no final.json for run(s) {missing}")
     return out
-
-
-def _load_all() -> None:
-    import importlib
-
-    for mod in ("dlrepro.studies.optim_clr_cutout.analyses",):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
 
 
 def compare_rows(values: dict, reported: dict) -> pd.DataFrame:

@@ -306,7 +306,7 @@ def table_numbers(oid: str, df: pd.DataFrame) -> tuple[dict, dict, dict]:
       ``experiment`` and ``run`` naming the row (where = ``experiment/run``);
     - analysis tables: quantity | ours | seed | diff (where = the output id);
     - acceptance tables, for a study that checks its numbers itself (e.g. to the printed
-      precision): quantity | seed_value | our_value [| match | group | format | note]
+      precision): quantity | writeup_value | our_value [| match | group | format | note]
       (where = ``{output id}/{group}``). Rows without a seed value (illegible in the
       write-up) are not reported numbers. ``hints`` keeps the table's own verdict,
       used when the config names no tolerance for the number.
@@ -315,13 +315,14 @@ def table_numbers(oid: str, df: pd.DataFrame) -> tuple[dict, dict, dict]:
     seed: dict = {}
     hints: dict = {}
     cols = list(df.columns)
-    if "seed_value" in cols and "our_value" in cols:
+    printed_col = "writeup_value" if "writeup_value" in cols else "seed_value"
+    if printed_col in cols and "our_value" in cols:
         label = "quantity" if "quantity" in cols else cols[0]
         for _, row in df.iterrows():
             where = f"{oid}/{row['group']}" if "group" in cols and not is_missing(row["group"]) else oid
             key = (where, str(row[label]))
             ours[key] = _num_or_text(row["our_value"])
-            sv = _num_or_text(row["seed_value"])
+            sv = _num_or_text(row[printed_col])
             if sv is None:
                 continue
             seed[key] = sv
@@ -486,7 +487,7 @@ def page_params(cfg, study: str, output_paths: list[str]) -> dict:
         oid = output_id(p, study_dir)
         outputs[oid] = {"kind": output_kind(p), **describe_output(cfg, study, oid)}
     return {
-        "study": study, "title": spec.get("title", study), "seed_file": spec.get("seed_file"),
+        "study": study, "title": spec.get("title", study), "writeup_file": spec.get("writeup_file"),
         "engine": spec.get("engine"), "preset": cfg.preset, "data_source": cfg.data.get("source"),
         "synthetic": cfg.data.get("source") == "synthetic", "scale": cfg.scale,
         "report": spec.get("report") or {}, "outputs": outputs,
@@ -503,7 +504,7 @@ def index_params(cfg, pages: dict[str, list[str]]) -> dict:
     for s, paths in pages.items():
         spec = cfg.studies[s]
         kinds = [output_kind(p) for p in paths]
-        studies.append({"study": s, "title": spec.get("title", s), "seed_file": spec.get("seed_file"),
+        studies.append({"study": s, "title": spec.get("title", s), "writeup_file": spec.get("writeup_file"),
                         "engine": spec.get("engine"), "n_figures": kinds.count("figure"),
                         "n_tables": kinds.count("table"),
                         "n_reported": len(reported_numbers(cfg, s)),
@@ -1111,8 +1112,8 @@ def build_page(params: dict, output_paths: list[str], finals: list[str], benchma
         prov["devices_fallback"] = ", ".join(csv_devices)
 
     meta = [f"study <code>{html.escape(study)}</code>"]
-    if params.get("seed_file"):
-        meta.append(f"write-up <code>{html.escape(params['seed_file'])}</code>")
+    if params.get("writeup_file"):
+        meta.append(f"write-up <code>{html.escape(params['writeup_file'])}</code>")
     meta.append(f"preset <b>{html.escape(str(params.get('preset')))}</b>, data: {html.escape(str(params.get('data_source')))}")
     head = (f'<header class="top"><nav class="crumbs"><a href="index.html">← all write-ups</a></nav>'
             f'<h1>{inline(params.get("title", study))}</h1><p class="meta">{" · ".join(meta)}</p>'
@@ -1168,7 +1169,7 @@ def build_index(params: dict, html_path: str, log=print) -> None:
         rows.append(
             f'<tr data-study="{html.escape(s["study"])}"><td class="t title"><a href="{html.escape(s["study"])}.html">'
             f'{inline(s["title"])}</a><div class="meta"><code>{html.escape(s["study"])}</code>'
-            f'{" · " + html.escape(s["seed_file"]) if s.get("seed_file") else ""}</div>'
+            f'{" · " + html.escape(s["writeup_file"]) if s.get("writeup_file") else ""}</div>'
             f'{"<div class=settings>" + secs + "</div>" if secs else ""}</td>'
             f'<td>{s["n_figures"]}</td><td>{s["n_tables"]}</td><td class="n-reported">{s["n_reported"]}</td>'
             f'<td class="t verdicts"><noscript>see the page</noscript></td><td class="compute">—</td></tr>')

@@ -1,3 +1,4 @@
 """The training engine: one loop for every torch run (trainer), N seeds in one job
-(replicates), a whole run with checkpoints and outputs (run), schedules, augmentation and
-optimizers."""
+(replicates), a whole run with checkpoints, resume, provenance and outputs (run), LR
+schedules (schedules) and the LR range test's analysis (lr_finder), augmentation
+(augment) and optimizers incl. Keras semantics (optimizers/)."""

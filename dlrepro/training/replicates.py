@@ -31,8 +31,9 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from dlrepro.config import replicates_problem
-from dlrepro.training.trainer import EVAL_CHUNK, Split, Trainer, build_model, mean_row
-from dlrepro.training.optim import build_optimizer
+from dlrepro.training.optimizers import build_optimizer
+from dlrepro.training.trainer import EVAL_CHUNK, Split, Trainer, build_model
+
 
 def check_replicable(s: dict) -> None:
     """Raise ValueError naming the setting that N replicates in one job cannot share."""

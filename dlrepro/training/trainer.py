@@ -7,32 +7,25 @@ mean epoch loss, validation before training, train accuracy on the fly or recomp
 over the whole set, timing with or without evaluation): those are the run's ``loop``
 options, not copies of the loop.
 
-Per epoch the engine appends a row to the metrics table, writes one log line, and saves
-a checkpoint (atomically) outside the rule's outputs, so a killed job resumes where it
-stopped with the optimizer, schedule, RNG and data-order state it had: a resumed CPU
-run gives the same metrics, bit for bit, as an uninterrupted one.
+A trainer's ``state_dict`` holds the optimizer, schedule, RNG and data-order state, so
+that a whole run (:func:`dlrepro.training.run.train_run`: checkpoints per epoch, resume,
+provenance, outputs) resumes a killed job where it stopped: a resumed CPU run gives the
+same metrics, bit for bit, as an uninterrupted one.
 """
 from __future__ import annotations
 
 import math
-import os
-import platform
-import socket
-import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
-import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from dlrepro import models as model_zoo
-from dlrepro.config import settings_hash
-from dlrepro.ioutil import torch_save, write_csv, write_json
-from dlrepro.training.optim import build_optimizer
+from dlrepro.training import augment
+from dlrepro.training.optimizers import build_optimizer
+from dlrepro.training.schedules import build_schedule
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
 EVAL_CHUNK = 4096
@@ -158,7 +151,6 @@ def run_schedule(s: dict, base_lr: float, steps_per_epoch: int, lr_bounds: dict 
     redraw a finished run's learning rate per iteration (dlrepro.studies.optim_clr_cutout.analyses)."""
     if not s.get("schedule"):
         return None
-    from dlrepro.training.schedules import build_schedule
     spec = {k: v for k, v in s["schedule"].items() if k != "bounds_from"}
     if s["schedule"].get("bounds_from"):
         if lr_bounds is None:
@@ -249,7 +241,6 @@ class Trainer:
         spec = self.s.get("augment")
         if not spec:
             return x, y
-        from dlrepro.training import augment
         if spec.get("repeat", 1) > 1:
             x, y = augment.repeat_batch(x, y, spec["repeat"])
         return augment.apply(x, {k: v for k, v in spec.items() if k != "repeat"}, self.aug_gen), y
@@ -338,7 +329,7 @@ class Trainer:
             status = "stopped_loss_explosion"
         return row, status
 
-    # -- what train_run reads
+    # -- what train_run (dlrepro.training.run) reads
     def n_params(self) -> int:
         """Parameters of one model (of one replicate)."""
         return sum(p.numel() for p in self.model.parameters())
@@ -378,103 +369,3 @@ def _exploded(batches: list[dict], factor: float, beta: float = 0.98) -> bool:
         sm = avg / (1 - beta ** i)
         best = min(best, sm)
     return i > 10 and sm > factor * best
-
-
-# ----------------------------------------------------------------------------- the run
-def provenance(device: torch.device, threads: int) -> dict:
-    import numpy
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=5, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                    capture_output=True, text=True, timeout=5).stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = "unknown", None
-    dev_name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    return {"git_commit": commit, "git_dirty": dirty, "torch": torch.__version__, "numpy": numpy.__version__,
-            "python": platform.python_version(), "device": device.type, "device_name": dev_name,
-            "threads": threads, "torch_threads": torch.get_num_threads(), "host": socket.gethostname(),
-            "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
-
-
-def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str, model_path: str,
-              ckpt_dir: str, device: str = "auto", threads: int = 1, init_path: str | None = None,
-              log: Callable[[str], None] = print, run_key: str = "", lr_bounds_path: str | None = None) -> dict:
-    """Train one run to completion (resuming from ``ckpt_dir`` if a matching checkpoint is
-    there) and write its metrics CSV, final JSON and final weights atomically."""
-    from dlrepro.data import load_prepared
-
-    t_start = time.perf_counter()
-    set_threads(threads)
-    dev = pick_device(device)
-    if dev.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    data = load_prepared(data_path, dev)
-    init_state = torch.load(init_path, map_location=dev) if init_path else None
-    lr_bounds = None
-    if lr_bounds_path:
-        import json
-        with open(lr_bounds_path) as fh:
-            lr_bounds = json.load(fh)
-    if settings.get("replicates", 1) > 1:
-        from dlrepro.training.replicates import trainer_class  # N seeds in one job: vmap on a GPU, a loop on a CPU
-        trainer_cls = trainer_class(dev)
-    else:
-        trainer_cls = Trainer
-    tr = trainer_cls(settings, data, dev, init_state, lr_bounds)
-    columns = METRIC_COLUMNS + ([f"{c}_std" for c in STD_COLUMNS] if tr.n_rep > 1 else [])
-    ckpt_dir = Path(ckpt_dir)
-    ckpt = ckpt_dir / "checkpoint.pt"
-    h = settings_hash(settings)
-    rows: list[dict] = []
-    start_epoch, status, resumed_from = 0, "ok", None
-    if ckpt.exists():
-        st = torch.load(ckpt, map_location=dev, weights_only=False)
-        if st.get("hash") == h:
-            tr.load_state_dict(st["trainer"])
-            rows, start_epoch, status = st["rows"], st["epoch"], st["status"]
-            resumed_from = start_epoch
-            log(f"resumed {run_key} from its checkpoint after epoch {start_epoch}")
-        else:
-            log(f"ignoring a checkpoint of different settings ({st.get('hash')} != {h})")
-    log(f"{run_key}: {settings['model']} {settings.get('model_args', {})}, "
-        f"{tr.n_params():,} parameters" + (f" x {tr.n_rep} replicates" if tr.n_rep > 1 else "") +
-        f", device {dev}, threads {threads}, "
-        f"{len(tr.splits['train'])} train / {len(tr.splits['val'])} val samples, "
-        f"synthetic data: {bool(data.get('synthetic'))}")
-    epoch = start_epoch
-    while status == "ok" and epoch < settings["epochs"]:
-        row, status = tr.run_epoch(epoch)
-        rows.append(row)
-        epoch += 1
-        log(f"epoch {epoch}/{settings['epochs']} train_loss {row['train_loss']:.5g} "
-            f"train_acc {row['train_acc']:.4f} val_loss {row['val_loss']:.4f} val_acc {row['val_acc']:.4f} "
-            f"lr {row['lr']:.3g} {row['seconds']:.2f}s" + ("" if status == "ok" else f" [{status}]"))
-        torch_save({"hash": h, "epoch": epoch, "rows": rows, "status": status, "trainer": tr.state_dict()}, ckpt)
-        write_csv(ckpt_dir / "metrics.partial.csv", pd.DataFrame(rows, columns=columns))
-    test = None
-    if tr.splits["test"] is not None and status != "diverged":
-        test = tr.test_metrics()
-    final = {
-        "run": run_key, "settings": settings, "settings_hash": h, "status": status,
-        "epochs_completed": len(rows), "diverged_epoch": len(rows) if status == "diverged" else None,
-        "final": rows[-1] if rows else None,
-        "best_val_acc": max((r["val_acc"] for r in rows), default=None),
-        "test": test, "n_params": tr.n_params(),
-        "synthetic": bool(data.get("synthetic")), "dataset": settings["dataset"],
-        "train_samples": len(tr.splits["train"]), "val_samples": len(tr.splits["val"]),
-        "train_seconds": sum(r["seconds"] for r in rows), "wall_seconds": time.perf_counter() - t_start,
-        "resumed_from_epoch": resumed_from, "provenance": provenance(dev, threads), "lr_bounds": lr_bounds,
-    }
-    if tr.batches:
-        final["batches"] = tr.batches
-    if tr.n_rep > 1:
-        final["replicates"] = tr.replicates_summary(test)
-    torch_save(tr.model_state(), model_path)
-    write_csv(metrics_path, pd.DataFrame(rows, columns=columns))
-    write_json(final_path, final)
-    for f in (ckpt, ckpt_dir / "metrics.partial.csv"):
-        f.unlink(missing_ok=True)
-    log(f"done: status {status}, {len(rows)} epochs, {final['wall_seconds']:.1f}s")
-    return final

@@ -19,7 +19,7 @@ from dlrepro import data
 from dlrepro.data import synthetic as syn
 from dlrepro.data import DataError
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/kmnist-t10k"
+FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/kmnist-t10k"
 T10K = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 TRAIN = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 SMALL = {"n_train": 200, "n_test": 50, "seed": 1}
@@ -68,6 +68,25 @@ def test_registry_uses_torchvision_classes():
     assert set(data.DATASETS["cifar10"].extracted) == set(syn.CIFAR10_BATCHES)
     assert data.manifest_path("kmnist", "mirror", "d") == Path("d/real/kmnist.manifest.json")
     assert data.manifest_path("cifar10", "synthetic") == Path("data/synthetic/cifar10.manifest.json")
+
+
+def test_load_prepared_does_not_import_torchvision():
+    """Training jobs read prepared tensors only; torchvision costs seconds per job."""
+    code = ("import sys\n"
+            "from dlrepro.data.prepare import load_prepared\n"
+            "from dlrepro.data import DataError, load_prepared as again\n"
+            "assert again is load_prepared\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torchvision'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+
+
+def test_public_names_resolve():
+    for name in data.__all__:
+        assert getattr(data, name) is not None
+    import dlrepro.data.prepare  # noqa: F401 - the submodule must not shadow the function
+    assert callable(data.prepare) and callable(data.fetch) and callable(data.verify)
 
 
 def test_argument_errors(tmp_path):
@@ -406,7 +425,7 @@ def test_refetch_repairs_damaged_synthetic(tmp_path):
 # --------------------------------------------------------------------------- snakemake
 @pytest.mark.slow
 def test_snakemake_fetch_and_prepare(tmp_path):
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     (tmp_path / "Snakefile").write_text(
         f'configfile: "{repo}/config.yaml"\n'
         f'include: "{repo}/rules/common.smk"\n'

@@ -1,10 +1,10 @@
-"""The ``scratch_backprop`` study (seed 002): gradient descent and back-propagation in
+"""The ``scratch_backprop`` study (write-up 002): gradient descent and back-propagation in
 plain NumPy/SciPy.
 
 Modules: ``gd`` (1.1 gradient descent on f(x, y)), ``nn`` (1.2-1.5 activations, BCE,
 layers, ``Net``), ``checks`` (1.2-1.4 seeded demonstrations and gradient checks),
 ``digits`` (1.6 data, training loop, RNG chain, checkpoints), ``compare`` (the
-seed-vs-ours acceptance table), ``plots`` and ``stages`` (one function per pipeline job).
+write-up-vs-ours acceptance table), ``plots`` and ``stages`` (one function per pipeline job).
 
 The names below are imported on first use: rules/common.smk imports ``digits`` at every
 Snakemake start, and ``gd`` pulls in scipy.optimize (0.35 s idle, over 1 s on a busy machine).

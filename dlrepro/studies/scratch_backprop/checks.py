@@ -83,7 +83,7 @@ def layer_demo(seed: int = 12345, batch: int = 3, n_in: int = 5, n_out: int = 7)
     y = layer.forward(x)
     dx = layer.backward(x, np.ones_like(y))
     out = {"linear.y": y, "linear.dx": dx}
-    # the seed's own sanity asserts: doubling W and b -> 2y + 1, 2 dx
+    # the write-up's own sanity asserts: doubling W and b -> 2y + 1, 2 dx
     layer.W *= 2
     layer.b = layer.b * 2 + 1
     out["linear.assert_y2"] = np.float64(np.all(layer.forward(x) == 2 * y + 1))
@@ -106,9 +106,9 @@ def layer_demo(seed: int = 12345, batch: int = 3, n_in: int = 5, n_out: int = 7)
 def layer_check_grads(seed: int = 12345, batch: int = 3, n_in: int = 5, n_out: int = 7,
                       low: float = -10.0, high: float = 10.0, relu_low: float = 1.0) -> dict:
     """1.4(d): ``scipy.optimize.check_grad`` on Linear (dx, dW, db), Sigmoid and ReLU,
-    with the seed's draws: one generator for the three Linear checks, re-seeded for the
+    with the write-up's draws: one generator for the three Linear checks, re-seeded for the
     Sigmoid and for the ReLU check. The ReLU check samples from (relu_low, high) to stay
-    off the kink, as the seed does."""
+    off the kink, as the write-up does."""
     rng = np.random.default_rng(seed)
     # dx
     layer = Linear(n_in, n_out, rng)
@@ -171,7 +171,7 @@ def layer_check_grads(seed: int = 12345, batch: int = 3, n_in: int = 5, n_out: i
 def gradient_check_table(seed: int = 12345, size: int = 5, low: float = -10.0, high: float = 10.0,
                          h: float = 0.001, eps: float = 1e-5) -> pd.DataFrame:
     """Analytic gradient vs centred differences for sigmoid, ReLU, BCE and the one-layer
-    model (1.2-1.3), at the seed's seeded inputs: one row per function."""
+    model (1.2-1.3), at the write-up's seeded inputs: one row per function."""
     act = activation_demo(seed, low, high, size, h)
     bce = bce_demo(seed, size, h)
     one = one_layer_demo(seed, size, eps)

@@ -1,9 +1,9 @@
 """The acceptance table: every number the write-up prints, next to ours.
 
 ``reported`` is the ``settings.reported`` mapping of the config (the write-up's numbers,
-transcribed from the seed; ``null`` where its rendering is illegible). Each printed
-value is compared *at the precision the seed printed it*: both numbers are formatted the
-way the seed's code formats them and the strings must be equal.
+transcribed from it; ``null`` where its rendering is illegible). Each printed
+value is compared *at the precision the write-up printed it*: both numbers are formatted the
+way the write-up's code formats them and the strings must be equal.
 
 formats: ``f6`` numpy's ``precision=6`` print (6 decimals), ``f4`` the training log's
 ``%7.4f``, ``repr`` Python's shortest round-trip repr (all digits: a bit-exact match),
@@ -22,7 +22,7 @@ import pandas as pd
 __all__ = ["format_value", "significant_digits", "flatten_values", "comparison_table",
            "epoch_values", "gd_values", "summarise", "resolve_quantity"]
 
-COLUMNS = ["section", "group", "quantity", "kind", "format", "digits", "seed_value", "our_value",
+COLUMNS = ["section", "group", "quantity", "kind", "format", "digits", "writeup_value", "our_value",
            "match", "abs_diff", "note"]
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -43,7 +43,7 @@ def format_value(v: Any, fmt: str) -> str:
 
 
 def significant_digits(s: str, fmt: str) -> int:
-    """How many digits the seed printed: decimals for ``fN``, significant digits of the
+    """How many digits the write-up printed: decimals for ``fN``, significant digits of the
     mantissa for ``repr``."""
     m = re.fullmatch(r"f(\d+)", fmt)
     if m:
@@ -75,45 +75,46 @@ def gd_values(gd_runs: pd.DataFrame, global_min: dict) -> dict:
     return out
 
 
-def _row(section, group, quantity, kind, fmt, seed_s, ours_s, match, diff, note=""):
+def _row(section, group, quantity, kind, fmt, printed_s, ours_s, match, diff, note=""):
     return {"section": section, "group": group, "quantity": quantity, "kind": kind, "format": fmt,
-            "digits": significant_digits(seed_s, fmt) if seed_s else None, "seed_value": seed_s,
-            "our_value": ours_s, "match": match, "abs_diff": diff, "note": note}
+            "digits": significant_digits(printed_s, fmt) if printed_s else None,
+            "writeup_value": printed_s, "our_value": ours_s, "match": match, "abs_diff": diff,
+            "note": note}
 
 
 def comparison_table(reported: dict, ours: dict) -> pd.DataFrame:
-    """One row per number the seed prints (and per claim it makes)."""
+    """One row per number the write-up prints (and per claim it makes)."""
     rows = []
     suspect = {(s["group"], s["quantity"]): s["reason"] for s in reported.get("rendering_suspect", [])}
 
-    def add_values(section, group, qname, fmt, seed_vals, our_vals, note=""):
-        seed_flat = _flatten_nullable(qname, seed_vals)
+    def add_values(section, group, qname, fmt, printed_vals, our_vals, note=""):
+        printed_flat = _flatten_nullable(qname, printed_vals)
         our_flat = dict(flatten_values(qname, our_vals)) if our_vals is not None else {}
-        for q, sv in seed_flat:
+        for q, pv in printed_flat:
             ov = our_flat.get(q)
-            seed_s = format_value(sv, fmt) if sv is not None else ""
+            printed_s = format_value(pv, fmt) if pv is not None else ""
             ours_s = format_value(ov, fmt) if ov is not None else ""
-            if sv is None:
-                match, diff, n = None, None, "illegible in the seed's rendering"
+            if pv is None:
+                match, diff, n = None, None, "illegible in the write-up's rendering"
             elif ov is None:
                 match, diff, n = False, None, "no value of ours"
             else:
-                match = seed_s == ours_s
-                diff = abs(float(ov) - float(sv))
+                match = printed_s == ours_s
+                diff = abs(float(ov) - float(pv))
                 n = note
             if (group, q) in suspect:
                 n = "rendering suspect: " + suspect[(group, q)]
-            rows.append(_row(section, group, q, "printed", fmt, seed_s, ours_s, match, diff, n))
+            rows.append(_row(section, group, q, "printed", fmt, printed_s, ours_s, match, diff, n))
 
     for item in reported.get("printed", []):
         q = item["quantity"]
         if q not in ours:
             raise KeyError(f"no computed value for reported quantity {q!r}")
         if "value" in item:  # a scalar
-            seed_vals, our_vals = item["value"], float(np.asarray(ours[q], dtype=float).reshape(()))
+            printed_vals, our_vals = item["value"], float(np.asarray(ours[q], dtype=float).reshape(()))
         else:
-            seed_vals, our_vals = item["values"], ours[q]
-        add_values(item["section"], item.get("group", q.split(".")[0]), q, item["format"], seed_vals,
+            printed_vals, our_vals = item["values"], ours[q]
+        add_values(item["section"], item.get("group", q.split(".")[0]), q, item["format"], printed_vals,
                    our_vals, item.get("note", ""))
 
     for run, entry in reported.get("epochs", {}).items():
@@ -125,36 +126,36 @@ def comparison_table(reported: dict, ours: dict) -> pd.DataFrame:
             if q not in ours:
                 raise KeyError(f"no computed history for run {run!r}")
             ov = ours[q]
-            for e, sv in enumerate(vals):
+            for e, pv in enumerate(vals):
                 name = f"{q}[{e}]"
                 o = ov[e] if e < len(ov) else None
-                seed_s = format_value(sv, "f4") if sv is not None else ""
+                printed_s = format_value(pv, "f4") if pv is not None else ""
                 ours_s = format_value(o, "f4") if o is not None else ""
-                if sv is None:
-                    match, diff, n = None, None, "illegible in the seed's rendering"
+                if pv is None:
+                    match, diff, n = None, None, "illegible in the write-up's rendering"
                 elif o is None:
                     match, diff, n = False, None, "epoch not run"
                 else:
-                    match, diff, n = seed_s == ours_s, abs(float(o) - float(sv)), ""
+                    match, diff, n = printed_s == ours_s, abs(float(o) - float(pv)), ""
                 if (f"digits:{run}", name) in suspect:
                     n = "rendering suspect: " + suspect[(f"digits:{run}", name)]
                 rows.append(_row(entry.get("section", "1.6"), f"digits:{run}", name, "printed", "f4",
-                                 seed_s, ours_s, match, diff, n))
+                                 printed_s, ours_s, match, diff, n))
 
     for c in reported.get("claims", []):
         q = c["quantity"]
         ov = resolve_quantity(ours, q)
         if "other" in c:
             ref = resolve_quantity(ours, c["other"])
-            seed_s = f"{c['op']} {c['other']}"
+            printed_s = f"{c['op']} {c['other']}"
             note = f"{c.get('text', '')} [{c['other']} = {ref:.6g}]"
         else:
             ref = float(c["threshold"])
-            seed_s = f"{c['op']} {ref:g}"
+            printed_s = f"{c['op']} {ref:g}"
             note = c.get("text", "")
         ok = bool(_OPS[c["op"]](ov, ref))
         rows.append({"section": c["section"], "group": "claims", "quantity": q, "kind": "claim",
-                     "format": "", "digits": None, "seed_value": seed_s,
+                     "format": "", "digits": None, "writeup_value": printed_s,
                      "our_value": f"{ov:.6g}", "match": ok, "abs_diff": None, "note": note})
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -1,14 +1,14 @@
 """Sections 1.5-1.6: the binary digits task, the training loop, and the run chain.
 
 Data: scikit-learn's 8x8 digits (shipped with scikit-learn), label 1 for digits < 5
-(the seed's code; its prose says the opposite), standardised with the global mean and
+(the write-up's code; its prose says the opposite), standardised with the global mean and
 standard deviation of all pixels, split 50/50 by ``default_rng(12345).permutation``.
 
-Training (``fit``) is the seed's loop: mini-batches taken in order without shuffling,
+Training (``fit``) is the write-up's loop: mini-batches taken in order without shuffling,
 the last partial batch dropped, the BCE gradient *not* divided by the batch size,
 the epoch's loss and accuracy the mean over its mini-batches.
 
-The RNG chain: in the seed, every network draws its initial weights from one variable
+The RNG chain: in the write-up, every network draws its initial weights from one variable
 ``rng``. Some cells re-seed it (``rng = np.random.default_rng(12345)``) before building
 a network; others build the next network from the state the previous construction left
 (training itself draws nothing). A run's ``rng: continue`` therefore means: replay the
@@ -69,7 +69,7 @@ def split_train_test(x: np.ndarray, y: np.ndarray, train_prop: float = 0.5,
 
 
 def prepare_digits(positive_below: int = 5, train_prop: float = 0.5, split_seed: int = 12345):
-    """(x, y, stats): split dicts and the statistics the seed prints about the data."""
+    """(x, y, stats): split dicts and the statistics the write-up prints about the data."""
     dx, dy = load_digits_binary(positive_below)
     x, y = split_train_test(dx, dy, train_prop, split_seed)
     stats = {
@@ -107,7 +107,7 @@ def run_plans(digits: dict) -> dict[str, dict]:
     """
     seed = digits.get("init_seed", 12345)
     fixed = digits.get("fixed_variants", [])
-    cap = digits.get("max_epochs")  # a preset's cap (smoke); None: the seed's epochs
+    cap = digits.get("max_epochs")  # a preset's cap (smoke); None: the write-up's epochs
     plans: dict[str, dict] = {}
     drawn: list[list[int]] | None = None  # draws since the last re-seed
     for i, run in enumerate(digits["runs"]):
@@ -151,7 +151,7 @@ def init_net(plan: dict) -> tuple[Net, np.random.Generator]:
 
 # ----------------------------------------------------------------------------- training
 def epoch_line(epoch: int, m: dict) -> str:
-    """The seed's log line (``%7.4f`` values)."""
+    """The write-up's log line (``%7.4f`` values)."""
     return ("Epoch %3d: loss[train]=%7.4f accuracy[train]=%7.4f loss[test]=%7.4f accuracy[test]=%7.4f"
             % (epoch, m["loss_train"], m["acc_train"], m["loss_test"], m["acc_test"]))
 
@@ -159,7 +159,7 @@ def epoch_line(epoch: int, m: dict) -> str:
 def fit(net: Net, x: dict, y: dict, epochs: int = 25, learning_rate: float = 0.001, mb_size: int = 10,
         start_epoch: int = 0, history: dict | None = None,
         on_epoch: Callable[[int, dict], None] | None = None) -> dict:
-    """The seed's ``fit``; returns the history ``{loss_train: [...], ...}``.
+    """The write-up's ``fit``; returns the history ``{loss_train: [...], ...}``.
 
     ``start_epoch`` and ``history`` continue an interrupted run; ``on_epoch(epoch,
     history)`` is called after every epoch (checkpointing, logging)."""

@@ -1,6 +1,6 @@
 """Section 1.1: gradient descent on f(x, y) = x^2 + y^2 + x (y + 2) + cos(3x).
 
-``optimize_f`` is the seed's final version (1.1(g)): step ``eta_t = eta_0 * decay**t``;
+``optimize_f`` is the write-up's final version (1.1(g)): step ``eta_t = eta_0 * decay**t``;
 ``decay=1`` is the fixed step of 1.1(a) (``decay**t`` is then exactly 1.0, so both
 versions give bit-identical paths).
 """
@@ -95,6 +95,6 @@ def global_minimum(bound: float = 5.0, starts_per_axis: int = 11) -> dict:
 
 
 def contour_grid(lim: float = 5.0, n: int = 50):
-    """The seed's plot grid: ``meshgrid(linspace(-5, 5), linspace(-5, 5))`` and f on it."""
+    """The write-up's plot grid: ``meshgrid(linspace(-5, 5), linspace(-5, 5))`` and f on it."""
     xx, yy = np.meshgrid(np.linspace(-lim, lim, n), np.linspace(-lim, lim, n))
     return xx, yy, f(xx, yy)

@@ -1,4 +1,4 @@
-"""Neural-network components of seed 002 (sections 1.2-1.5), in plain NumPy.
+"""Neural-network components of write-up 002 (sections 1.2-1.5), in plain NumPy.
 
 The functions and classes follow the write-up's code line by line, because its printed
 numbers are reproduced from them: the same expressions, the same order of operations,
@@ -9,9 +9,9 @@ switched off where they change a result:
   (``init="seed"``). Xavier/Glorot uses ``n_in + n_out`` (``init="xavier"``). Both draw
   the same number of values from the generator, so the RNG chain of a notebook session
   is the same under either rule.
-* ``relu_grad`` is 1 at x = 0 (the seed's ``np.where(x < 0, 0, 1)``).
+* ``relu_grad`` is 1 at x = 0 (the write-up's ``np.where(x < 0, 0, 1)``).
 
-The seed's ``Linear`` takes a generator created once at class-definition time as its
+The write-up's ``Linear`` takes a generator created once at class-definition time as its
 default argument; every run of the write-up passes ``rng`` explicitly, so here ``rng`` is
 a required argument and the RNG chain is explicit (see :mod:`dlrepro.studies.scratch_backprop.digits`).
 """
@@ -58,21 +58,21 @@ def bce_loss_grad(y, y_hat):
 def central_difference(fn: Callable, x, eps: float):
     """Centred difference with half steps: ``(fn(x + eps/2) - fn(x - eps/2)) / eps``.
 
-    For an element-wise ``fn`` this is the element-wise derivative (the seed's check of
+    For an element-wise ``fn`` this is the element-wise derivative (the write-up's check of
     the ReLU gradient, 1.2(f)).
     """
     return (fn(x + eps / 2) - fn(x - eps / 2)) / eps
 
 
 def central_difference_h(fn: Callable, x, h: float):
-    """Centred difference with full steps: ``(fn(x + h) - fn(x - h)) / (2 h)`` (the seed's
+    """Centred difference with full steps: ``(fn(x + h) - fn(x - h)) / (2 h)`` (the write-up's
     check of the BCE gradient, 1.2(k))."""
     return (fn(x + h) - fn(x - h)) / (2 * h)
 
 
 def numerical_gradient(fn: Callable, x: np.ndarray, eps: float) -> np.ndarray:
     """Gradient of a scalar ``fn`` by centred differences, one coordinate at a time
-    (the seed's loop of 1.3(b): ``x_a[i] += eps/2``, ``x_b[i] -= eps/2``)."""
+    (the write-up's loop of 1.3(b): ``x_a[i] += eps/2``, ``x_b[i] -= eps/2``)."""
     x = np.asarray(x, dtype=float)
     grad = np.zeros(x.shape)
     for i in range(len(x)):
@@ -84,6 +84,9 @@ def numerical_gradient(fn: Callable, x: np.ndarray, eps: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- layers
+# "seed" names the write-up's rule (the documents were once called seeds). The value is
+# kept: it is part of every digits plan, so it is written into each run's final.json and
+# checkpoint fingerprint, and renaming it would retrain every 1.6 run.
 INIT_RULES = ("seed", "xavier")
 
 
@@ -158,7 +161,7 @@ class ReLU:
 
 
 class Net:
-    """The seed's container: forward keeps a trace of each layer's input for backward."""
+    """The write-up's container: forward keeps a trace of each layer's input for backward."""
 
     def __init__(self, layers):
         self.layers = list(layers)
@@ -226,7 +229,7 @@ def linear_shapes(layers: Sequence[str]) -> list[tuple[int, int]]:
 
 def build_net(layers: Sequence[str], rng: np.random.Generator, init: str = "seed") -> Net:
     """Build a :class:`Net` from layer specs, drawing the Linear weights from ``rng`` in
-    order (as the seed's ``Net([Linear(64, 32, rng=rng), ReLU(), ...])`` does)."""
+    order (as the write-up's ``Net([Linear(64, 32, rng=rng), ReLU(), ...])`` does)."""
     out = []
     for p in map(parse_layer, layers):
         if p[0] == "Linear":

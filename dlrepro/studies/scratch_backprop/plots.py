@@ -14,7 +14,7 @@ __all__ = ["plot_gd_contour", "plot_gd_values", "plot_gd_heatmap", "plot_activat
 
 def plot_gd_contour(results: dict[str, GDResult], global_min: dict | None = None, lim: float = 5.0,
                     n: int = 50, levels: int = 50):
-    """The seed's contour plot of f (``contourf`` with 50 levels on a 50x50 grid) with the
+    """The write-up's contour plot of f (``contourf`` with 50 levels on a 50x50 grid) with the
     path of every gradient-descent run."""
     plotting.style()
     fig, ax = plt.subplots(figsize=(8, 6))
@@ -43,7 +43,7 @@ def plot_gd_contour(results: dict[str, GDResult], global_min: dict | None = None
 
 
 def plot_gd_values(results: dict[str, GDResult], global_min: dict | None = None):
-    """f along each path (the seed's right-hand "learning curve" panel)."""
+    """f along each path (the write-up's right-hand "learning curve" panel)."""
     plotting.style()
     fig, ax = plt.subplots()
     for name, r in results.items():
@@ -89,7 +89,7 @@ def plot_gd_heatmap(grid: np.ndarray, step_sizes, steps_list, vmax: float | None
 
 
 def plot_activations(low: float = -10.0, high: float = 10.0, n: int = 100):
-    """The seed's 2x2 figure: sigmoid, ReLU and their gradients (1.2(g))."""
+    """The write-up's 2x2 figure: sigmoid, ReLU and their gradients (1.2(g))."""
     plotting.style()
     x = np.linspace(low, high, n)
     fig, axes = plt.subplots(2, 2, figsize=(12, 7))
@@ -105,7 +105,7 @@ def plot_activations(low: float = -10.0, high: float = 10.0, n: int = 100):
 
 
 def plot_digits_curves(history: dict, title: str, reported: dict | None = None):
-    """BCE loss and accuracy per epoch, train and test; the seed's printed values (where
+    """BCE loss and accuracy per epoch, train and test; the write-up's printed values (where
     legible) as markers."""
     plotting.style()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4.2))

@@ -145,7 +145,7 @@ def digits_final_stage(final_paths: list[str], labels: dict, out_csv: str) -> pd
             f = json.load(fh)
         plan = f["plan"]
         base = plan["name"][:-len("_xavier")] if plan["init"] == "xavier" else plan["name"]
-        rows.append({"run": plan["name"], "seed_label": labels.get(base, ""),
+        rows.append({"run": plan["name"], "writeup_label": labels.get(base, ""),
                      "variant": "fixed (Xavier init)" if plan["init"] == "xavier" else "as-run",
                      "layers": " ".join(plan["layers"]), "epochs": plan["epochs"],
                      "learning_rate": plan["learning_rate"], "mb_size": plan["mb_size"],
@@ -161,7 +161,7 @@ def digits_final_stage(final_paths: list[str], labels: dict, out_csv: str) -> pd
 # ----------------------------------------------------------------------------- acceptance
 def comparison_stage(reported: dict, components_json: str, stats_json: str, gd_runs_csv: str,
                      gd_min_csv: str, metrics: dict[str, str], out: dict) -> pd.DataFrame:
-    """The seed-vs-ours table of every printed number (``out['table']``) and its
+    """The write-up-vs-ours table of every printed number (``out['table']``) and its
     per-group summary (``out['summary']``)."""
     with open(components_json) as fh:
         ours = dict(json.load(fh)["values"])

@@ -1,0 +1,68 @@
+"""The study's DAG helpers (used by rules/scratch_backprop.smk at DAG time; imports
+nothing heavy): which job makes which output, every final output with the benchmark file
+of its job, and the per-run parameters of the curve figures."""
+from __future__ import annotations
+
+STUDY = "scratch_backprop"
+
+# output name -> (the rule that makes it, the report subcategory), in page order
+TABLES = {
+    "gd_runs": ("scratch_gd", "1.1 gradient descent"),
+    "gd_paths": ("scratch_gd", "1.1 gradient descent"),
+    "gd_step_grid": ("scratch_gd", "1.1 gradient descent"),
+    "gd_global_minimum": ("scratch_gd", "1.1 gradient descent"),
+    "gradient_checks_central": ("scratch_components", "1.2-1.4 components"),
+    "gradient_checks_scipy": ("scratch_components", "1.2-1.4 components"),
+    "digits_final": ("scratch_digits_final", "1.6 digits runs"),
+    "writeup_comparison": ("scratch_comparison", "acceptance: write-up vs ours"),
+    "writeup_comparison_summary": ("scratch_comparison", "acceptance: write-up vs ours"),
+}
+FIGURES = {
+    "gd_contour_paths": ("scratch_gd", "1.1 gradient descent"),
+    "gd_f_along_path": ("scratch_gd", "1.1 gradient descent"),
+    "gd_step_grid_heatmap": ("scratch_gd", "1.1 gradient descent"),
+    "activations": ("scratch_components", "1.2-1.4 components"),
+}
+
+
+def study_dir(results: str) -> str:
+    return f"{results}/{STUDY}"
+
+
+def table_path(results: str, name: str) -> str:
+    return f"{study_dir(results)}/tables/{name}.csv"
+
+
+def figure_path(results: str, name: str) -> str:
+    return f"{study_dir(results)}/figures/{name}.png"
+
+
+def log_path(results: str, job: str) -> str:
+    return f"{results}/logs/{STUDY}/{job}.log"
+
+
+def benchmark_path(results: str, job: str) -> str:
+    return f"{results}/benchmarks/{STUDY}/{job}.tsv"
+
+
+def targets(results: str, run_names: list[str]) -> list[tuple[str, str]]:
+    """(output, benchmark of the job that makes it) of every final output, in page order:
+    the tables, the figures, then one curve figure per digits run."""
+    out = [(table_path(results, n), benchmark_path(results, job)) for n, (job, _) in TABLES.items()]
+    out += [(figure_path(results, n), benchmark_path(results, job)) for n, (job, _) in FIGURES.items()]
+    out += [(figure_path(results, f"digits_curves_{n}"), benchmark_path(results, f"scratch_digits_curves/{n}"))
+            for n in run_names]
+    return out
+
+
+def printed_epochs(plan: dict, printed: dict, run: str) -> dict | None:
+    """The write-up's printed epochs of a digits run: markers on the as-run curves only
+    (plan init "seed": the write-up's own seeded initialisation)."""
+    return printed.get("epochs", {}).get(run) if plan["init"] == "seed" else None
+
+
+def curves_title(plan: dict, run: str, labels: dict[str, str]) -> str:
+    base = run[: -len("_xavier")] if plan["init"] == "xavier" else run
+    variant = "fixed: Xavier init" if plan["init"] == "xavier" else "as run"
+    return (f"{run} ({labels.get(base, base)}; {variant}): {' '.join(plan['layers'])}, "
+            f"{plan['epochs']} epochs, lr {plan['learning_rate']:g}, mb {plan['mb_size']}")

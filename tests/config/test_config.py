@@ -1,0 +1,294 @@
+"""The config schema rejects malformed configs with a message naming the key path."""
+import copy
+
+import pytest
+
+from dlrepro.config import ConfigError, fmt_value, resolve, undot
+
+K = "kmnist_tricks"
+
+
+def _set(cfg, path, value):
+    node = cfg
+    *head, last = path
+    for p in head:
+        node = node[p]
+    if value is _DEL:
+        del node[last]
+    else:
+        node[last] = value
+    return cfg
+
+
+_DEL = object()
+D = ["studies", K, "defaults"]
+E = ["studies", K, "experiments"]
+
+# (where to change, new value, text the error must contain)
+BAD = [
+    (["preset"], "tiny", "preset"),
+    (["presett"], "smoke", "unknown key 'presett'"),
+    (["device"], "tpu", "device"),
+    (["data", "source"], "ftp", "data.source"),
+    (["data", "mirror_dir"], "/x", "unknown key 'mirror_dir'"),
+    (["data", "synthetic", "n_train"], 0, "data.synthetic.n_train"),
+    (["presets", "smoke", "scale", "epochs"], 0, "presets.smoke.scale.epochs"),
+    (["presets", "huge"], {}, "presets"),
+    (D + ["optimizer", "lr"], -0.01, f"studies.{K}.defaults.optimizer.lr"),
+    (D + ["optimizer", "lr"], "fast", f"studies.{K}.defaults.optimizer.lr"),
+    (D + ["optimizer", "name"], "adamx", "'adamx' is not one of"),
+    (D + ["batch_size"], 0, f"studies.{K}.defaults.batch_size"),
+    (D + ["batch_size"], 64.5, f"studies.{K}.defaults.batch_size"),
+    (D + ["epochs"], -1, f"studies.{K}.defaults.epochs"),
+    (D + ["model"], "transformer", f"studies.{K}.defaults.model"),
+    (D + ["dataset"], "imagenet", f"studies.{K}.defaults.dataset"),
+    (D + ["clip_grad_norm"], 0, f"studies.{K}.defaults.clip_grad_norm"),
+    (D + ["loop", "logged_train_loss"], "median", f"studies.{K}.defaults.loop.logged_train_loss"),
+    (D + ["loop", "typo"], True, "unknown key 'typo'"),
+    (D + ["learning_rate"], 0.1, "unknown key 'learning_rate'"),
+    (D + ["seed"], -3, f"studies.{K}.defaults.seed"),
+    (D + ["preprocess", "std"], [0.0], f"studies.{K}.defaults.preprocess.std[0]"),
+    (E + ["lr_sweep", "grid", "optimizer.lr"], [0.1, -1.0], "lr_sweep (run lr--1.0): optimizer.lr"),
+    (E + ["lr_sweep", "grid", "optimzer.lr"], [0.1], "unknown run key 'optimzer'"),
+    (E + ["lr_sweep", "grid"], {}, "lr_sweep.grid"),
+    (E + ["clip_sweep", "grid", "clip_grad_norm"], [], "clip_sweep.grid.clip_grad_norm"),
+    (E + ["lr_clip", "cases", 0, "batch_size"], 0, "lr_clip (run lr-0.01_clip-1.0): batch_size"),
+    (E + ["lr_clip", "cases", 1, "name"], "lr-0.01_clip-1.0", "two runs are named"),
+    (E + ["lr_sweep", "reported", "lr-9"], {"val_acc": 0.5}, "no run named lr-9"),
+    (E + ["models", "cases", 0, "init_from"], "debug/nope", "init_from 'debug/nope' names no run"),
+    (E + ["lr_sweep", "name"], "lr-{optimizer.momentum}", "is not a swept key"),
+    (E + ["lr_sweep", "name"], "lr {optimizer.lr}", "may hold only"),
+    (E + ["Bad-Name"], {}, "bad name"),
+    (["studies", K, "figures", "lr_sweep_val_acc", "experiments"], ["nope"], "no experiment named 'nope'"),
+    (["studies", K, "figures", "lr_sweep_val_acc", "kind"], "pie", "'pie' is not one of"),
+    (["studies", K, "tables", "technique", "caption"], _DEL, "caption"),
+    (["studies", K, "engine"], "jax", f"studies.{K}.engine"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", BAD, ids=[".".join(map(str, b[0])) + f"={b[1]!r}" for b in BAD])
+def test_bad_config_names_the_key(base_config, path, value, message):
+    cfg = _set(copy.deepcopy(base_config), path, value)
+    with pytest.raises(ConfigError) as exc:
+        resolve(cfg)
+    assert message in str(exc.value), str(exc.value)
+
+
+def test_mirror_without_directory(base_config):
+    cfg = copy.deepcopy(base_config)
+    cfg["data"]["source"] = "mirror"
+    with pytest.raises(ConfigError, match="data.mirror"):
+        resolve(cfg)
+
+
+def test_default_config_is_valid_and_expands(base_config):
+    r = resolve(base_config)
+    assert r.preset == "full" and r.results == "results/full"
+    lr = [k for k in r.runs if k.startswith(f"{K}/lr_sweep/")]
+    assert len(lr) == 6
+    run = r.runs[f"{K}/lr_sweep/lr-0.0005"]
+    assert run.settings["optimizer"]["lr"] == 0.0005 and run.settings["train_subset"] == 10000
+    assert run.reported == {"train_acc": 0.9348, "val_acc": 0.8355}
+    assert "reported" not in run.settings  # the seed's numbers are not training parameters
+
+
+def test_smoke_preset_scales_every_run(base_config):
+    cfg = copy.deepcopy(base_config)
+    cfg["preset"] = "smoke"
+    r = resolve(cfg)
+    assert r.results == "results/smoke" and r.data["source"] == "synthetic"
+    assert all(run.settings["epochs"] <= 2 for run in r.runs.values())
+    assert all(run.settings["train_subset"] <= 512 for run in r.runs.values())
+
+
+def test_changing_one_sweep_value_changes_only_that_run(base_config):
+    a = resolve(base_config).runs
+    cfg = copy.deepcopy(base_config)
+    cfg["studies"][K]["experiments"]["lr_sweep"]["grid"]["optimizer.lr"][2] = 0.004
+    cfg["studies"][K]["experiments"]["lr_sweep"]["reported"].pop("lr-0.005")
+    b = resolve(cfg).runs
+    changed = {k for k in a.keys() & b.keys() if a[k].settings != b[k].settings}
+    assert changed == set()
+    assert set(a) - set(b) == {f"{K}/lr_sweep/lr-0.005"} and set(b) - set(a) == {f"{K}/lr_sweep/lr-0.004"}
+
+
+def test_undot_and_names():
+    assert undot({"a.b": 1, "a.c": 2, "d": 3}) == {"a": {"b": 1, "c": 2}, "d": 3}
+    assert fmt_value(0.0005) == "0.0005" and fmt_value(True) == "true"
+
+
+def test_overrides_reach_every_torch_run(base_config):
+    """The `fast` preset's overrides (bf16, channels_last) land in every run's settings (so
+    they are params: switching presets retrains); `full` keeps the as-run fp32 settings."""
+    from dlrepro.config import resolve
+
+    full = resolve({**base_config, "preset": "full"})
+    fast = resolve({**base_config, "preset": "fast"})
+    assert fast.results.endswith("/fast") and fast.runs.keys() == full.runs.keys()
+    for key, run in fast.runs.items():
+        assert run.settings["precision"] == "bf16" and run.settings["channels_last"] is True
+        assert full.runs[key].settings.get("precision", "fp32") == "fp32"
+        assert "channels_last" not in full.runs[key].settings
+
+
+def test_overrides_are_validated(base_config):
+    from dlrepro.config import ConfigError, resolve
+
+    with pytest.raises(ConfigError, match="overrides"):
+        resolve({**base_config, "overrides": {"precision": "fp8"}})
+    with pytest.raises(ConfigError, match=r"p2_range_test.*record_batches"):  # refused where unshareable
+        resolve({**base_config, "overrides": {"replicates": 2}})
+
+
+# ----------------------------------------------------------------------------- study files
+def _project_copy(tmp_path, edits=()):
+    """config.yaml and studies/ copied to tmp_path; edits: (file, old text, new text)."""
+    import shutil
+
+    from conftest import ROOT
+
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    shutil.copytree(ROOT / "studies", tmp_path / "studies")
+    for rel, old, new in edits:
+        f = tmp_path / rel
+        text = f.read_text()
+        assert text.count(old) == 1, (rel, old)
+        f.write_text(text.replace(old, new))
+    return tmp_path
+
+
+def _raw(root):
+    from dlrepro.config import load_yaml
+
+    return load_yaml(root / "config.yaml")
+
+
+def test_config_yaml_lists_the_studies_and_the_merge_is_what_resolve_reads(base_config):
+    from conftest import ROOT
+
+    raw = _raw(ROOT)
+    assert raw["studies"] == ["kmnist_tricks", "fashion_mlp", "cifar_cnn", "scratch_backprop", "optim_clr_cutout"]
+    assert list(base_config["studies"]) == raw["studies"]
+    a, b = resolve(raw, root=ROOT), resolve(base_config)
+    assert a.studies == b.studies and {k: (r.settings, r.reported) for k, r in a.runs.items()} == {
+        k: (r.settings, r.reported) for k, r in b.runs.items()}
+    # what `snakemake --config preset=smoke` hands over: config.yaml's mapping with the key replaced
+    smoke = resolve({**raw, "preset": "smoke"}, root=ROOT)
+    assert smoke.results == "results/smoke" and smoke.runs.keys() == a.runs.keys()
+
+
+def test_each_kind_of_content_sits_in_its_own_file(base_config):
+    from conftest import ROOT
+    from dlrepro.config import load_yaml
+
+    for study in base_config["studies"]:
+        spec = load_yaml(ROOT / "studies" / f"{study}.yaml")
+        assert "report" not in spec and "writeup_file" in spec and "seed_file" not in spec
+        assert not any("reported" in e for e in spec.get("experiments", {}).values())
+        assert set(load_yaml(ROOT / "studies" / f"{study}.page.yaml")) == {"report"}
+        assert set(load_yaml(ROOT / "studies" / f"{study}.printed.yaml")) <= {"experiments", "analyses", "settings"}
+
+
+ERRORS = [  # (file, old text, new text, the error must contain)
+    ("studies/kmnist_tricks.yaml", "optimizer: {name: adamw, lr: 0.01,", "optimizer: {name: adamw, lr: -1.0,",
+     "studies/kmnist_tricks.yaml: studies.kmnist_tricks.defaults.optimizer.lr: -1.0 is less than or equal to "
+     "the minimum of 0"),
+    ("studies/kmnist_tricks.yaml", "train_subset: 10000}\n    grid: {optimizer.lr: [0.0005, 0.001,",
+     "train_subset: 10000}\n    grid: {optimizer.lr: [0.0005, -0.001,",
+     "studies/kmnist_tricks.yaml: studies.kmnist_tricks.experiments.lr_sweep (run lr--0.001): optimizer.lr"),
+    ("studies/kmnist_tricks.printed.yaml", "lr-0.0005: {", "lr-9: {",
+     "studies/kmnist_tricks.printed.yaml: studies.kmnist_tricks.experiments.lr_sweep.reported: no run named lr-9"),
+    ("studies/kmnist_tricks.printed.yaml", "lr-0.0005: {train_acc: 0.9348,", "lr-0.0005: {train_acc: high,",
+     "studies/kmnist_tricks.printed.yaml: studies.kmnist_tricks.experiments.lr_sweep.reported.lr-0.0005.train_acc"),
+    ("studies/cifar_cnn.page.yaml", "- name: shared_block", "- name: Shared-Block",
+     "studies/cifar_cnn.page.yaml: studies.cifar_cnn.report.quirks[2].name"),
+    ("studies/fashion_mlp.yaml", "title: \"Fashion-MNIST MLP sweeps", "titel: \"Fashion-MNIST MLP sweeps",
+     "studies/fashion_mlp.yaml: studies.fashion_mlp: unknown key 'titel'"),
+    ("studies/scratch_backprop.printed.yaml", "quantity: sigmoid.x, format: f6", "quantity: sigmoid.x, format: g6",
+     "studies/scratch_backprop.printed.yaml: studies.scratch_backprop.settings: reported.printed[0].format"),
+    ("studies/scratch_backprop.yaml", "demo_size: 5", "demo_size: five",
+     "studies/scratch_backprop.yaml: studies.scratch_backprop.settings: components.demo_size"),
+    ("studies/kmnist_tricks.yaml", "  epoch_time: {kind: epoch_time, experiments: [models, shl]",
+     "  epoch_time: {kind: epoch_time, experiments: [models, nope]",
+     "studies/kmnist_tricks.yaml: studies.kmnist_tricks.tables.epoch_time.experiments: no experiment named 'nope'"),
+    # content in the wrong file, and files that do not fit together: one line each
+    ("studies/kmnist_tricks.printed.yaml", "  lr_sweep:\n    reported:", "  lr_sweep:\n    epochs: 3\n    reported:",
+     "studies/kmnist_tricks.printed.yaml: experiments.lr_sweep.epochs: does not belong in this file"),
+    ("studies/kmnist_tricks.printed.yaml", "  lr_sweep:\n    reported:", "  lr_sweeps:\n    reported:",
+     "studies/kmnist_tricks.printed.yaml: experiments.lr_sweeps: studies/kmnist_tricks.yaml has no experiment"),
+    ("studies/cifar_cnn.page.yaml", "report:", "title: x\nreport:",
+     "studies/cifar_cnn.page.yaml: title: does not belong in this file"),
+    ("studies/cifar_cnn.yaml", "  p1:\n", "  p1:\n    reported: {}\n",
+     "studies/cifar_cnn.yaml: experiments.p1.reported: belongs in studies/cifar_cnn.printed.yaml"),
+    ("studies/fashion_mlp.yaml", "defaults:\n  dataset", "defaults:\n dataset: [\n  dataset",
+     "studies/fashion_mlp.yaml:10:8: invalid YAML"),
+    ("config.yaml", "studies: [kmnist_tricks, fashion_mlp,", "studies: [kmnist_tricks, kmnist_tricks, fashion_mlp,",
+     "studies: 'kmnist_tricks' is listed twice"),
+    ("config.yaml", "studies: [kmnist_tricks, fashion_mlp,", "studies: [kmnist_trick, fashion_mlp,",
+     "studies/kmnist_trick.yaml: no such file"),
+]
+
+
+@pytest.mark.parametrize("rel,old,new,message", ERRORS, ids=[f"{e[0]}:{e[3][-40:]}" for e in ERRORS])
+def test_an_error_names_the_file_and_the_key(tmp_path, rel, old, new, message):
+    from dlrepro.config import load_config
+
+    root = _project_copy(tmp_path, [(rel, old, new)])
+    with pytest.raises(ConfigError) as exc:
+        resolve(_raw(root), root=root)
+    assert message in str(exc.value), str(exc.value)
+    with pytest.raises(ConfigError) as exc2:       # the same through load_config
+        resolve(load_config(root / "config.yaml"))
+    assert str(exc2.value) == str(exc.value)
+    if "invalid configuration" not in str(exc.value):
+        assert "\n" not in str(exc.value)            # a problem of the files themselves: one line
+
+
+def test_editing_one_study_file_value_changes_exactly_its_runs(tmp_path):
+    from conftest import ROOT
+
+    before = resolve(_raw(ROOT), root=ROOT)
+    root = _project_copy(tmp_path, [("studies/kmnist_tricks.yaml",
+                                     "grid: {clip_grad_norm: [0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}",
+                                     "grid: {clip_grad_norm: [0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.5]}"),
+                                    ("studies/kmnist_tricks.printed.yaml",
+                                     "clip-3.0: {train_acc: 0.94155, val_acc: 0.8482}", "clip-3.5: {}")])
+    after = resolve(_raw(root), root=root)
+    assert set(before.runs) - set(after.runs) == {f"{K}/clip_sweep/clip-3.0"}
+    assert set(after.runs) - set(before.runs) == {f"{K}/clip_sweep/clip-3.5"}
+    assert all(before.runs[k].settings == after.runs[k].settings for k in before.runs.keys() & after.runs.keys())
+
+
+def test_editing_a_printed_number_changes_no_run_settings(tmp_path):
+    from conftest import ROOT
+
+    before = resolve(_raw(ROOT), root=ROOT)
+    root = _project_copy(tmp_path, [("studies/kmnist_tricks.printed.yaml", "lr-0.0005: {train_acc: 0.9348,",
+                                     "lr-0.0005: {train_acc: 0.9349,"),
+                                    ("studies/cifar_cnn.page.yaml", "Problem 1a: a two-convolution CNN",
+                                     "Problem 1a: a CNN")])
+    after = resolve(_raw(root), root=root)
+    assert {k: r.settings for k, r in before.runs.items()} == {k: r.settings for k, r in after.runs.items()}
+    changed = {k for k in before.runs if before.runs[k].reported != after.runs[k].reported}
+    assert changed == {f"{K}/lr_sweep/lr-0.0005"}
+
+
+def test_study_resources_say_which_runs_want_a_gpu(base_config):
+    """`resources: {gpu: false}` marks the tiny-MLP studies (the rules used to list the
+    models kmnist_mlp and fashion_mlp): the same answer for every run."""
+    cfg = resolve(base_config)
+    for run in cfg.runs.values():
+        wants = cfg.studies[run.study].get("resources", {}).get("gpu", True)
+        assert wants == (run.settings["model"] not in ("kmnist_mlp", "fashion_mlp")), run.key
+    with pytest.raises(ConfigError, match=r"studies\.cifar_cnn\.resources\.gpu"):
+        resolve(_set(copy.deepcopy(base_config), ["studies", "cifar_cnn", "resources"], {"gpu": "yes"}))
+    with pytest.raises(ConfigError, match="unknown key 'cpus'"):
+        resolve(_set(copy.deepcopy(base_config), ["studies", "cifar_cnn", "resources"], {"cpus": 2}))
+
+
+def test_a_mapping_built_in_memory_names_no_file(base_config):
+    raw = {k: v for k, v in copy.deepcopy(base_config).items() if k != "studies_dir"}
+    raw["studies"][K]["defaults"]["optimizer"]["lr"] = -1.0
+    with pytest.raises(ConfigError) as exc:
+        resolve(raw)
+    assert "  studies.kmnist_tricks.defaults.optimizer.lr: -1.0" in str(exc.value)
