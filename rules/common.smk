@@ -4,12 +4,20 @@
 # (plain functions, so `snakemake --lint` finds no functions mixed with rules).
 import os
 import re
-
-from dlrepro.config import ConfigError, resolve
+import sys
 
 # the project: the folder above rules/ (config.yaml, studies/, dlrepro/), also when another
 # Snakefile includes these rules
 PROJECT = os.path.dirname(workflow.current_basedir)
+# Jobs import the package beside this workflow, not another installed copy (a second
+# clone, a conda env without it, a cluster node): PYTHONPATH reaches every job's process.
+sys.path.insert(0, PROJECT)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [PROJECT, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != PROJECT)]
+)
+
+from dlrepro.config import ConfigError, resolve
+
 try:
     CFG = resolve(config, root=PROJECT)
 except ConfigError as e:
