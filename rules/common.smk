@@ -12,8 +12,10 @@ PROJECT = os.path.dirname(workflow.current_basedir)
 # Jobs import the package beside this workflow, not another installed copy (a second
 # clone, a conda env without it, a cluster node): PYTHONPATH reaches every job's process.
 sys.path.insert(0, PROJECT)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [PROJECT, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != PROJECT)]
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [PROJECT, *(p for p in os.getenv("PYTHONPATH", "").split(os.pathsep) if p and p != PROJECT)]
+    )
 )
 
 from dlrepro.config import ConfigError, resolve
