@@ -19,6 +19,7 @@ os.environ.update(
 )
 
 from dlrepro.config import ConfigError, resolve
+from dlrepro.site.params import STATIC_FILES
 
 try:
     CFG = resolve(config, root=PROJECT)
@@ -89,6 +90,7 @@ LOGS = {
 
 REPORT_DIR = f"{RESULTS}/report"
 REPORT_STUDIES = list(CFG.studies)
+REPORT_STATIC = [f"{REPORT_DIR}/static/{name}" for name in STATIC_FILES]
 REPORT_PAGES = {
     "index": f"{REPORT_DIR}/index.html",
     **{study: f"{REPORT_DIR}/{study}.html" for study in REPORT_STUDIES},

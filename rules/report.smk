@@ -1,5 +1,6 @@
 # The write-ups as a browsable static site, built from figure/table outputs only.
-#   {RESULTS}/report/index.html          the write-ups, with verdict counts (rule report_index),
+#   {RESULTS}/report/index.html          the write-ups, with verdict counts (rule report_index,
+#   {RESULTS}/report/static/*            which also writes the CSS/JS every page links),
 #   {RESULTS}/report/{study}.html        one page per write-up (rule report_page), with
 #   {RESULTS}/report/{study}/...         copies of the study's figures and tables, and
 #   {RESULTS}/report/{study}.summary.js  the counts the index shows (read by the browser)
@@ -15,6 +16,7 @@ from dlrepro.site.params import index_params, page_params
 rule report_page:
     input:
         code=library_dir("site"),
+        static=REPORT_STATIC,
         outputs=lambda wc: study_outputs(wc.study),
         finals=lambda wc: [run_path("final", r) for r in CFG.study_runs(wc.study)],
         benchmarks=lambda wc: report_study_benchmarks(wc.study),
@@ -48,6 +50,7 @@ rule report_index:
         code=library_dir("site"),
     output:
         html=f"{REPORT_DIR}/index.html",
+        static=REPORT_STATIC,
     log:
         f"{RESULTS}/logs/report/index.log",
     benchmark:
@@ -71,6 +74,7 @@ rule report_screenshots:
     Run: snakemake --cores 1 --config preset=smoke -- report_screenshots"""
     input:
         pages=list(REPORT_PAGES.values()),
+        static=REPORT_STATIC,
         assets=[f"{REPORT_DIR}/{s}" for s in REPORT_STUDIES],
     output:
         shots=[f"{REPORT_DIR}/screenshots/{p}.png" for p in REPORT_PAGES],

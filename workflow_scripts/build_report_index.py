@@ -1,6 +1,6 @@
-"""The index of the report site (rule `report_index`): dlrepro.site.build_index."""
+"""The index of the report site (rule `report_index`): dlrepro.site.build.build_index (and the static CSS/JS)."""
 from dlrepro.logutil import job_log
-from dlrepro.site import build_index
+from dlrepro.site.build import build_index
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with job_log(sm) as log:

@@ -1,6 +1,6 @@
-"""One write-up's page of the report site (rule `report_page`): dlrepro.site.build_page."""
+"""One write-up's page of the report site (rule `report_page`): dlrepro.site.build.build_page."""
 from dlrepro.logutil import job_log
-from dlrepro.site import build_page
+from dlrepro.site.build import build_page
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with job_log(sm) as log:

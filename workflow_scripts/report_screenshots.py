@@ -3,7 +3,7 @@ import os
 
 from dlrepro.ioutil import write_json
 from dlrepro.logutil import job_log
-from dlrepro.site import check_site
+from dlrepro.site.browser import check_site
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with job_log(sm) as log:

@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dlrepro import site as rp
+from dlrepro.site import build, formatting, provenance, render, tolerances, verdicts, views
+from dlrepro.site import params as site_params
+from dlrepro.site import settings as site_settings
 from dlrepro.config import ConfigError, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +72,7 @@ def make_fake_site(tmp: Path, synthetic: bool = True) -> dict:
         "device": "cpu", "device_name": "x86_64", "git_commit": "abc123def4567890", "git_dirty": False,
         "torch": "2.14.1"}}))
     outputs = [str(p) for p in figs] + [str(final), str(step)]
-    oid = {p: rp.output_id(p, str(sd)) for p in outputs}
+    oid = {p: site_params.output_id(p, str(sd)) for p in outputs}
     params = {
         "study": "fake", "title": "A fake write-up with `code`", "writeup_file": "999_fake.txt", "engine": "torch",
         "preset": "smoke", "data_source": "synthetic" if synthetic else "download", "synthetic": False,
@@ -87,16 +89,16 @@ def make_fake_site(tmp: Path, synthetic: bool = True) -> dict:
         },
         "outputs": {
             oid[outputs[0]]: {"kind": "figure", "caption": "Validation accuracy per lr",
-                              "settings": rp.settings_summary([{"optimizer": {"lr": 0.1}, "epochs": 2},
+                              "settings": site_settings.settings_summary([{"optimizer": {"lr": 0.1}, "epochs": 2},
                                                                {"optimizer": {"lr": 0.01}, "epochs": 2}], ["e1", "e1"])},
             oid[outputs[1]]: {"kind": "figure", "caption": "Curves (e1/r1).", "group": "figures/curves/e1",
                               "group_caption": "Curves: experiment `e1`", "label": "r1",
-                              "settings": rp.settings_summary([{"optimizer": {"lr": 0.1}, "epochs": 2}], ["e1"])},
+                              "settings": site_settings.settings_summary([{"optimizer": {"lr": 0.1}, "epochs": 2}], ["e1"])},
             oid[outputs[2]]: {"kind": "figure", "caption": "Curves (e1/r2).", "group": "figures/curves/e1",
                               "group_caption": "Curves: experiment `e1`", "label": "r2",
-                              "settings": rp.settings_summary([{"optimizer": {"lr": 0.01}, "epochs": 2}], ["e1"])},
+                              "settings": site_settings.settings_summary([{"optimizer": {"lr": 0.01}, "epochs": 2}], ["e1"])},
             oid[str(final)]: {"kind": "table", "caption": "Final accuracies", "settings": None},
-            oid[str(step)]: {"kind": "table", "caption": "One Adam step", "settings": rp.settings_summary([{"u": 0.5}])},
+            oid[str(step)]: {"kind": "table", "caption": "One Adam step", "settings": site_settings.settings_summary([{"u": 0.5}])},
         },
         "reported": [{"where": "e1/r1", "metric": "val_acc", "value": 0.90},
                      {"where": "e1/r2", "metric": "val_acc", "value": 0.80},
@@ -113,10 +115,10 @@ def make_fake_site(tmp: Path, synthetic: bool = True) -> dict:
 def build_fake(tmp: Path, synthetic: bool = True) -> dict:
     site = make_fake_site(tmp, synthetic)
     rep = site["R"] / "report"
-    summary = rp.build_page(site["params"], site["outputs"], site["finals"], site["benchmarks"],
+    summary = build.build_page(site["params"], site["outputs"], site["finals"], site["benchmarks"],
                             html_path=str(rep / "fake.html"), summary_path=str(rep / "fake.summary.js"),
                             assets_dir=str(rep / "fake"), git_cwd=str(ROOT), log=lambda m: None)
-    rp.build_index({"preset": "smoke", "data_source": "synthetic", "synthetic": synthetic, "scale": {"epochs": 2},
+    build.build_index({"preset": "smoke", "data_source": "synthetic", "synthetic": synthetic, "scale": {"epochs": 2},
                     "studies": [{"study": "fake", "title": "A fake write-up", "writeup_file": "999_fake.txt",
                                  "engine": "torch", "n_figures": 4, "n_tables": 2, "n_reported": 6,
                                  "sections": ["1. Sweeps", "2. Theory"]}]},
@@ -154,6 +156,18 @@ class _Collect(HTMLParser):
             self._h = None
 
 
+def settings_html(summary) -> str:
+    return str(render.macro("settings")(views.settings_view(summary)))
+
+
+def table_html(df, expect) -> str:
+    return str(render.macro("data_table")(views.table_view(df), expect))
+
+
+def reproduction_html(rows, synthetic) -> str:
+    return str(render.macro("reproduction")(views.reproduction_view(rows, synthetic)))
+
+
 def parse(path) -> _Collect:
     c = _Collect()
     c.feed(Path(path).read_text())
@@ -163,72 +177,72 @@ def parse(path) -> _Collect:
 # ----------------------------------------------------------------------------- tolerances
 def test_tolerance_most_specific_name_wins():
     tol = {"default": 1.0, "val_acc": 0.01, "s.val_acc": 0.02, "s/e": 0.03, "s/e/r.val_acc": 0.04}
-    assert rp.tolerance_for(tol, "s", "e/r", "val_acc") == rp.Tolerance(0.04, False, "s/e/r.val_acc")
-    assert rp.tolerance_for(tol, "s", "e/other", "val_acc").key == "s/e"
-    assert rp.tolerance_for(tol, "s", "x/y", "val_acc").key == "s.val_acc"
-    assert rp.tolerance_for(tol, "t", "x/y", "val_acc").key == "val_acc"
-    assert rp.tolerance_for(tol, "t", "x/y", "loss").key == "default"
-    none = rp.tolerance_for({}, "t", "x/y", "loss")
+    assert tolerances.tolerance_for(tol, "s", "e/r", "val_acc") == tolerances.Tolerance(0.04, False, "s/e/r.val_acc")
+    assert tolerances.tolerance_for(tol, "s", "e/other", "val_acc").key == "s/e"
+    assert tolerances.tolerance_for(tol, "s", "x/y", "val_acc").key == "s.val_acc"
+    assert tolerances.tolerance_for(tol, "t", "x/y", "val_acc").key == "val_acc"
+    assert tolerances.tolerance_for(tol, "t", "x/y", "loss").key == "default"
+    none = tolerances.tolerance_for({}, "t", "x/y", "loss")
     assert none.value is None and none.bound(3.0) == 0.0 and "none set" in str(none)
 
 
 def test_relative_tolerance_in_percent():
-    t = rp.tolerance_for({"train_seconds%": 25}, "s", "e/r", "train_seconds")
+    t = tolerances.tolerance_for({"train_seconds%": 25}, "s", "e/r", "train_seconds")
     assert t.relative and t.key == "train_seconds%"
     assert t.bound(1000.0) == pytest.approx(250.0)
-    assert rp.verdict(1240.0, 1000.0, t, []) == "match"
-    assert rp.verdict(1260.0, 1000.0, t, []) == "differs"
+    assert verdicts.verdict(1240.0, 1000.0, t, []) == "match"
+    assert verdicts.verdict(1260.0, 1000.0, t, []) == "differs"
     assert str(t) == "±25 %"
 
 
 def test_analysis_tolerance_names():
-    keys = rp.tolerance_keys("fashion_mlp", "analysis/adam_step", "delta_w")
+    keys = tolerances.tolerance_keys("fashion_mlp", "analysis/adam_step", "delta_w")
     assert keys[:2] == ["fashion_mlp/analysis/adam_step.delta_w", "fashion_mlp/analysis/adam_step"]
     assert keys[-2:] == ["delta_w", "default"]
 
 
 def test_tolerances_for_study_drops_other_studies_names():
     tol = {"val_acc": 0.01, "a.val_acc": 0.02, "b.val_acc": 0.03, "b/e": 0.1, "b%": 5, "ab.x": 1}
-    assert rp.tolerances_for_study(tol, "a", ["a", "b", "ab"]) == {"val_acc": 0.01, "a.val_acc": 0.02}
+    assert tolerances.tolerances_for_study(tol, "a", ["a", "b", "ab"]) == {"val_acc": 0.01, "a.val_acc": 0.02}
 
 
 # ----------------------------------------------------------------------------- verdicts
 @pytest.mark.parametrize("ours,expected", [(0.905, "match"), (0.91, "match"), (0.8899999, "differs"),
                                            (None, "missing"), (float("nan"), "missing")])
 def test_verdict_without_quirk(ours, expected):
-    assert rp.verdict(ours, 0.90, rp.Tolerance(0.01), []) == expected
+    assert verdicts.verdict(ours, 0.90, tolerances.Tolerance(0.01), []) == expected
 
 
 def test_verdict_with_quirk_is_explained_only_outside_tolerance():
     q = [{"name": "double_softmax"}]
-    assert rp.verdict(0.905, 0.90, rp.Tolerance(0.01), q) == "match"
-    assert rp.verdict(0.70, 0.90, rp.Tolerance(0.01), q) == "explained"
-    assert rp.verdict(None, 0.90, rp.Tolerance(0.01), q) == "missing"
+    assert verdicts.verdict(0.905, 0.90, tolerances.Tolerance(0.01), q) == "match"
+    assert verdicts.verdict(0.70, 0.90, tolerances.Tolerance(0.01), q) == "explained"
+    assert verdicts.verdict(None, 0.90, tolerances.Tolerance(0.01), q) == "missing"
 
 
 def test_quirk_matching_and_fixed_run():
     quirks = [{"name": "sm", "text": "t", "affects": ["best/*softmax-true"], "fixed": {"softmax-true": "softmax-false"}},
               {"name": "m", "text": "t", "affects": ["models/plain:val_acc"]}]
-    assert [q["name"] for q in rp.quirks_for(quirks, "best/adam_softmax-true", "val_acc")] == ["sm"]
-    assert rp.quirks_for(quirks, "best/adam_softmax-false", "val_acc") == []
-    assert [q["name"] for q in rp.quirks_for(quirks, "models/plain", "val_acc")] == ["m"]
-    assert rp.quirks_for(quirks, "models/plain", "train_acc") == []
-    assert rp.fixed_where(quirks[0], "best/adam_softmax-true") == "best/adam_softmax-false"
-    assert rp.fixed_where(quirks[1], "models/plain") is None
+    assert [q["name"] for q in verdicts.quirks_for(quirks, "best/adam_softmax-true", "val_acc")] == ["sm"]
+    assert verdicts.quirks_for(quirks, "best/adam_softmax-false", "val_acc") == []
+    assert [q["name"] for q in verdicts.quirks_for(quirks, "models/plain", "val_acc")] == ["m"]
+    assert verdicts.quirks_for(quirks, "models/plain", "train_acc") == []
+    assert verdicts.fixed_where(quirks[0], "best/adam_softmax-true") == "best/adam_softmax-false"
+    assert verdicts.fixed_where(quirks[1], "models/plain") is None
 
 
 def test_table_numbers_of_run_and_analysis_tables():
     run = pd.DataFrame([{"experiment": "e", "run": "r", "val_acc": 0.5, "val_acc_seed": 0.6, "val_acc_diff": -0.1,
                          "train_acc": 0.7, "train_acc_seed": None, "train_acc_diff": None}])
-    ours, seed, hints = rp.table_numbers("tables/t", run)
+    ours, seed, hints = verdicts.table_numbers("tables/t", run)
     assert ours == {("e/r", "val_acc"): 0.5, ("e/r", "train_acc"): 0.7}
     assert seed == {("e/r", "val_acc"): 0.6} and hints == {}
     ana = pd.DataFrame([{"quantity": "u_t", "ours": 0.65, "seed": 0.65, "diff": 0.0},
                         {"quantity": "extra", "ours": 1.0, "seed": None, "diff": None}])
-    ours, seed, _ = rp.table_numbers("analysis/a", ana)
+    ours, seed, _ = verdicts.table_numbers("analysis/a", ana)
     assert ours == {("analysis/a", "u_t"): 0.65, ("analysis/a", "extra"): 1.0}
     assert seed == {("analysis/a", "u_t"): 0.65}
-    assert rp.table_numbers("tables/x", pd.DataFrame([{"a": 1}])) == ({}, {}, {})
+    assert verdicts.table_numbers("tables/x", pd.DataFrame([{"a": 1}])) == ({}, {}, {})
 
 
 def test_acceptance_tables_keep_their_own_verdict_unless_the_config_sets_a_tolerance():
@@ -239,23 +253,23 @@ def test_acceptance_tables_keep_their_own_verdict_unless_the_config_sets_a_toler
          "note": "illegible"},
         {"group": "claims", "quantity": "converges", "format": "text", "writeup_value": "yes", "our_value": "yes",
          "match": True}])
-    ours, seed, hints = rp.table_numbers("tables/writeup_comparison", df)
+    ours, seed, hints = verdicts.table_numbers("tables/writeup_comparison", df)
     assert seed == {("tables/writeup_comparison/g", "a"): 0.1235, ("tables/writeup_comparison/g", "b"): 2.5,
                     ("tables/writeup_comparison/claims", "converges"): "yes"}
     assert hints[("tables/writeup_comparison/g", "b")]["rule"] == "as printed (repr)"
-    rows = rp.reproduction_rows("s", [], {"tables/writeup_comparison": df}, [], {})
+    rows = verdicts.reproduction_rows("s", [], {"tables/writeup_comparison": df}, [], {})
     assert [(r["metric"], r["verdict"], r["tolerance"]) for r in rows] == [
         ("a", "match", "as printed (f4)"), ("b", "differs", "as printed (repr)"),
         ("converges", "match", "as printed (text)")]
-    rows = rp.reproduction_rows("s", [], {"tables/writeup_comparison": df}, [], {"s/tables/writeup_comparison/g": 1e-3})
+    rows = verdicts.reproduction_rows("s", [], {"tables/writeup_comparison": df}, [], {"s/tables/writeup_comparison/g": 1e-3})
     assert [r["verdict"] for r in rows] == ["match", "match", "match"]
 
 
 def test_reproduction_rows(tmp_path):
     site = make_fake_site(tmp_path)
-    tables = {rp.output_id(p, str(site["study_dir"])): pd.read_csv(p) for p in site["outputs"] if p.endswith(".csv")}
+    tables = {site_params.output_id(p, str(site["study_dir"])): pd.read_csv(p) for p in site["outputs"] if p.endswith(".csv")}
     p = site["params"]
-    rows = rp.reproduction_rows("fake", p["reported"], tables, p["report"]["quirks"], p["tolerances"])
+    rows = verdicts.reproduction_rows("fake", p["reported"], tables, p["report"]["quirks"], p["tolerances"])
     by = {(r["where"], r["metric"]): r for r in rows}
     assert [(r["where"], r["metric"]) for r in rows][:6] == [(x["where"], x["metric"]) for x in p["reported"]]
     assert by[("e1/r1", "val_acc")]["verdict"] == "match"
@@ -268,12 +282,12 @@ def test_reproduction_rows(tmp_path):
     assert by[("analysis/step", "u_t")]["verdict"] == "match"
     assert by[("analysis/step", "delta_w")]["verdict"] == "match"          # |2.4e-5| <= 5e-5
     assert by[("analysis/step", "delta_w")]["tolerance_key"] == "fake/analysis/step"
-    assert rp.verdict_counts(rows) == {"match": 3, "explained": 1, "differs": 1, "missing": 1}
+    assert verdicts.verdict_counts(rows) == {"match": 3, "explained": 1, "differs": 1, "missing": 1}
 
 
 def test_seed_values_only_in_a_table_are_checked_too():
     df = pd.DataFrame([{"experiment": "e", "run": "r", "loss": 1.0, "loss_seed": 1.5, "loss_diff": -0.5}])
-    rows = rp.reproduction_rows("s", [], {"tables/t": df}, [], {"loss": 0.1})
+    rows = verdicts.reproduction_rows("s", [], {"tables/t": df}, [], {"loss": 0.1})
     assert [(r["where"], r["metric"], r["verdict"]) for r in rows] == [("e/r", "loss", "differs")]
 
 
@@ -284,7 +298,7 @@ def test_assign_sections_first_wins_globs_prefixes_and_other():
     secs = [{"heading": "A", "outputs": ["figures/a", "tables/t"]},
             {"heading": "B", "outputs": ["figures/*_fixed", "figures/curves/e", "tables/t", "nope/x"]},
             {"heading": "C"}]
-    per, other, bad = rp.assign_sections(secs, oids)
+    per, other, bad = views.assign_sections(secs, oids)
     assert per == [["figures/a", "tables/t"],
                    ["figures/b_fixed", "figures/c_fixed", "figures/curves/e/r1", "figures/curves/e/r2"], []]
     assert other == ["analysis/x", "figures/curves/e2/r1"]
@@ -292,35 +306,35 @@ def test_assign_sections_first_wins_globs_prefixes_and_other():
 
 
 def test_settings_summary_common_and_varying():
-    s = rp.settings_summary([{"optimizer": {"name": "sgd", "lr": 0.1}, "epochs": 2, "flag": True},
+    s = site_settings.settings_summary([{"optimizer": {"name": "sgd", "lr": 0.1}, "epochs": 2, "flag": True},
                              {"optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 2, "flag": True}], ["e", "e"])
     assert s["n_runs"] == 2 and s["experiments"] == {"e": 2}
     assert s["common"] == {"optimizer.name": "sgd", "epochs": "2", "flag": "true"}
     assert s["varying"] == {"optimizer.lr": ["0.1", "0.01"]}
-    shown = rp.settings_html(s)
+    shown = settings_html(s)
     assert "optimizer.lr ∈ {0.1, 0.01}" in shown and "epochs=2" in shown
 
 
 def test_fmt_num():
-    assert rp.fmt_num(0.87491234) == "0.87491"
-    assert rp.fmt_num(38650) == "38,650" and rp.fmt_num(64.0) == "64"
-    assert rp.fmt_num(-0.1, diff=True) == "-0.1000" and rp.fmt_num(2.4e-5, diff=True) == "+2.40e-05"
-    assert rp.fmt_num(None) == "—" and rp.fmt_num(float("nan")) == "—"
+    assert formatting.fmt_num(0.87491234) == "0.87491"
+    assert formatting.fmt_num(38650) == "38,650" and formatting.fmt_num(64.0) == "64"
+    assert formatting.fmt_num(-0.1, diff=True) == "-0.1000" and formatting.fmt_num(2.4e-5, diff=True) == "+2.40e-05"
+    assert formatting.fmt_num(None) == "—" and formatting.fmt_num(float("nan")) == "—"
 
 
 def test_output_id_and_kind():
-    assert rp.output_id("R/s/figures/curves/e/r.png", "R/s") == "figures/curves/e/r"
-    assert rp.output_id("R/s/analysis/adam_step.csv", "R/s") == "analysis/adam_step"
-    assert rp.output_kind("x.png") == "figure" and rp.output_kind("x.csv") == "table"
-    assert rp.output_kind("x.json") == "file"
+    assert site_params.output_id("R/s/figures/curves/e/r.png", "R/s") == "figures/curves/e/r"
+    assert site_params.output_id("R/s/analysis/adam_step.csv", "R/s") == "analysis/adam_step"
+    assert site_params.output_kind("x.png") == "figure" and site_params.output_kind("x.csv") == "table"
+    assert site_params.output_kind("x.json") == "file"
 
 
 def test_compute_time_from_benchmarks(tmp_path):
     site = make_fake_site(tmp_path)
-    ct = rp.compute_time(site["benchmarks"], site["params"]["bench_dir"])
+    ct = provenance.compute_time(site["benchmarks"], site["params"]["bench_dir"])
     assert ct["total_s"] == pytest.approx(31.5) and ct["n_jobs"] == 3
     assert ct["by_stage"] == {"train": pytest.approx(30.0), "figures": pytest.approx(1.5)}
-    assert rp.read_benchmark(str(tmp_path / "absent.tsv")) == 0.0
+    assert provenance.read_benchmark(str(tmp_path / "absent.tsv")) == 0.0
 
 
 # ----------------------------------------------------------------------------- pages
@@ -335,7 +349,7 @@ def test_page_has_sections_in_order_every_output_and_working_links(tmp_path):
     assert i == sorted(i), heads
     assert ("h3", "1.1 Curves") in c.headings
     # every figure of the study is shown, from copies beside the page
-    assert sorted(c.imgs) == sorted(f"fake/{rp.output_id(p, str(b['study_dir']))}.png"
+    assert sorted(c.imgs) == sorted(f"fake/{site_params.output_id(p, str(b['study_dir']))}.png"
                                     for p in b["outputs"] if p.endswith(".png"))
     for src in c.imgs:
         assert (page.parent / src).is_file() and (page.parent / src).stat().st_size > 0
@@ -367,7 +381,7 @@ def test_page_provenance(tmp_path):
     text = Path(b["pages"]["fake"]).read_text()
     prov = text[text.index('id="provenance"'):]
     assert "commit (at build)" in prov and "study config hash" in prov
-    assert rp.config_hash(b["params"]) in prov
+    assert provenance.config_hash(b["params"]) in prov
     assert "31.5 s</b> over 3 jobs" in prov                      # from the benchmark TSVs
     assert "cpu (x86_64) × 1 runs" in prov                         # devices from final.json
     assert "snakemake " in prov and "pandas " in prov and "python " in prov
@@ -380,10 +394,10 @@ def test_synthetic_stamp_from_tables_on_every_page(tmp_path):
     b = build_fake(tmp_path / "syn", synthetic=True)
     for p in b["pages"].values():
         t = Path(p).read_text()
-        assert html.escape(rp.SYNTHETIC_BANNER) in t and "<title>[SYNTHETIC]" in t
+        assert render.SYNTHETIC_BANNER in html.unescape(t) and "<title>[SYNTHETIC]" in t
     r = build_fake(tmp_path / "real", synthetic=False)
     page = Path(r["pages"]["fake"]).read_text()
-    assert html.escape(rp.SYNTHETIC_BANNER) not in page and "[SYNTHETIC]" not in page
+    assert render.SYNTHETIC_BANNER not in html.unescape(page) and "[SYNTHETIC]" not in page
     assert r["summary"]["synthetic"] is False
 
 
@@ -392,7 +406,7 @@ def test_unreadable_table_is_an_empty_expected_table(tmp_path):
     bad = Path(site["study_dir"]) / "tables" / "final.csv"
     bad.write_text("")
     rep = tmp_path / "R" / "report"
-    summary = rp.build_page(site["params"], site["outputs"], [], [], str(rep / "fake.html"),
+    summary = build.build_page(site["params"], site["outputs"], [], [], str(rep / "fake.html"),
                             str(rep / "fake.summary.js"), str(rep / "fake"), log=lambda m: None)
     text = (rep / "fake.html").read_text()
     assert summary["unreadable"] == ["tables/final"]
@@ -460,16 +474,16 @@ def _torch_studies_with_report():
 def test_page_params_of_the_real_config(base_config, study):
     cfg = _smoke_cfg(base_config)
     paths = _study_targets(cfg, study)
-    p = rp.page_params(cfg, study, paths)
+    p = site_params.page_params(cfg, study, paths)
     json.dumps(p)  # params must be plain data
     assert p["synthetic"] is True and p["preset"] == "smoke"
-    assert set(p["outputs"]) == {rp.output_id(x, f"{cfg.results}/{study}") for x in paths}
+    assert set(p["outputs"]) == {site_params.output_id(x, f"{cfg.results}/{study}") for x in paths}
     for oid, info in p["outputs"].items():
         assert info["caption"], oid
         assert info["settings"] and (info["settings"]["common"] or info["settings"]["varying"]), oid
     # every output a section names exists (a typo would show as a warning on the page);
     # outputs no section names go to "Other outputs", so none is lost
-    _, other, bad = rp.assign_sections(p["report"]["sections"], list(p["outputs"]))
+    _, other, bad = views.assign_sections(p["report"]["sections"], list(p["outputs"]))
     assert not any(bad), bad
     if study in ("kmnist_tricks", "fashion_mlp"):
         assert other == [], other
@@ -479,16 +493,16 @@ def test_page_params_of_the_real_config(base_config, study):
     assert len(p["reported"]) == n
     # editing another study's tolerance must not change this page's params
     other_tol = dict(cfg.tolerances, **{"zzz_other.val_acc": 0.5})
-    assert rp.tolerances_for_study(other_tol, study, [*cfg.studies, "zzz_other"]) == p["tolerances"]
+    assert tolerances.tolerances_for_study(other_tol, study, [*cfg.studies, "zzz_other"]) == p["tolerances"]
 
 
 def test_curve_caption_is_the_runs_settings(base_config):
     cfg = _smoke_cfg(base_config)
-    info = rp.describe_output(cfg, "kmnist_tricks", "figures/curves/lr_sweep/lr-0.001")
+    info = site_params.describe_output(cfg, "kmnist_tricks", "figures/curves/lr_sweep/lr-0.001")
     assert info["group"] == "figures/curves/lr_sweep" and info["label"] == "lr-0.001"
     assert info["settings"]["common"]["optimizer.lr"] == "0.001"
     assert info["settings"]["common"]["epochs"] == "2"                       # the smoke preset's cap
-    table = rp.describe_output(cfg, "kmnist_tricks", "tables/technique")
+    table = site_params.describe_output(cfg, "kmnist_tricks", "tables/technique")
     assert table["settings"]["varying"]["model_args.arch"] == ["plain", "drop", "bn", "both", "five_layer"]
 
 
@@ -526,22 +540,29 @@ def test_a_page_depends_only_on_its_study_and_the_index_on_the_site_code():
     assert page["input"], "the page has inputs"
     own = ("results/smoke/kmnist_tricks/", "results/smoke/benchmarks/kmnist_tricks/")
     others = [p for p in page["input"] if not p.startswith(own)]
-    # besides its study: the site's own library files (modules, templates, static files)
-    assert others and all(o.startswith("dlrepro/site/") for o in others), others
+    # besides its study: the site's own library files (modules, templates, static files) and
+    # the static files the index job copies beside the pages
+    assert others and all(o.startswith(("dlrepro/site/", "results/smoke/report/static/")) for o in others), others
     assert any("/figures/" in p for p in page["input"]) and any("/tables/" in p for p in page["input"])
     assert any("/benchmarks/kmnist_tricks/train/" in p for p in page["input"])
     assert not any(p.endswith(".pt") or "/runs/" in p and not p.endswith("final.json") for p in page["input"])
     assert index[0]["input"] and all(p.startswith("dlrepro/site/") for p in index[0]["input"]), index[0]["input"]
+    assert sorted(index[0]["output"]) == sorted(["results/smoke/report/index.html"]
+                                                + [f"results/smoke/report/static/{f}" for f in site_params.STATIC_FILES])
 
 
 def test_toc_nests_level_3_under_level_2():
-    toc = rp.toc_html([(2, "A"), (3, "a1"), (3, "a2"), (2, "B"), (2, "C"), (3, "c1")])
+    tree = views.toc_tree([(2, "a", "A"), (3, "a1", "a1"), (3, "a2", "a2"), (2, "b", "B"), (2, "c", "C"),
+                           (3, "c1", "c1")])
+    assert [(e["text"], [c["text"] for c in e["children"]]) for e in tree] == [
+        ("A", ["a1", "a2"]), ("B", []), ("C", ["c1"])]
+    toc = re.sub(r'<a href="#[^"]*">([^<]*)</a>', r"\1", str(render.macro("toc")(tree)))
     assert toc == "<ol><li>A<ul><li>a1</li><li>a2</li></ul></li><li>B</li><li>C<ul><li>c1</li></ul></li></ol>"
 
 
 def test_empty_columns_are_listed_not_shown():
     df = pd.DataFrame([{"run": "r", "val_acc": 0.5, "train_acc_seed": None, "synthetic": True}])
-    shown = rp.table_html(df, "t")
+    shown = table_html(df, "t")
     assert "val_acc" in shown and "<th class=\"\">train_acc_seed" not in shown and "synthetic</th>" not in shown
     assert "Empty in every row (in the CSV only): train_acc_seed." in shown
 
@@ -568,9 +589,9 @@ def test_all_benchmarks_adds_undeclared_files_of_the_study(tmp_path):
     site = make_fake_site(tmp_path)
     extra = Path(site["params"]["bench_dir"]) / "scratch_run.tsv"
     extra.write_text("s\n2.0\n")
-    found = rp.all_benchmarks(site["benchmarks"][:1], site["params"]["bench_dir"])
+    found = provenance.all_benchmarks(site["benchmarks"][:1], site["params"]["bench_dir"])
     assert sorted(found) == sorted(site["benchmarks"] + [str(extra)])
-    assert rp.compute_time(found, site["params"]["bench_dir"])["by_stage"]["other"] == pytest.approx(2.0)
+    assert provenance.compute_time(found, site["params"]["bench_dir"])["by_stage"]["other"] == pytest.approx(2.0)
 
 
 def test_long_reproduction_tables_fold_their_matches():
@@ -578,13 +599,13 @@ def test_long_reproduction_tables_fold_their_matches():
         return {"where": f"e/r{i}", "metric": "m", "reported": 1.0, "ours": 1.0, "diff": 0.0, "tolerance": "±0",
                 "tolerance_key": None, "verdict": v, "quirks": [], "quirk_text": "", "fixed_where": None,
                 "fixed_ours": None, "note": "", "sources": []}
-    many = [row(i, "match") for i in range(rp.FOLD_MATCHES_ABOVE)] + [row(-1, "differs")]
-    out = rp.reproduction_html(many, [], False)
-    assert out.count("<details") == 1 and f"{rp.FOLD_MATCHES_ABOVE} numbers that match" in out
+    many = [row(i, "match") for i in range(views.FOLD_MATCHES_ABOVE)] + [row(-1, "differs")]
+    out = reproduction_html(many, False)
+    assert out.count("<details") == 1 and f"{views.FOLD_MATCHES_ABOVE} numbers that match" in out
     assert out.index("e/r-1") < out.index("<details")
-    only_bad = rp.reproduction_html([row(i, "differs") for i in range(rp.FOLD_MATCHES_ABOVE + 1)], [], False)
+    only_bad = reproduction_html([row(i, "differs") for i in range(views.FOLD_MATCHES_ABOVE + 1)], False)
     assert "<details" not in only_bad
-    assert 'data-expect="reproduction"' not in rp.reproduction_html([], [], False)
+    assert 'data-expect="reproduction"' not in reproduction_html([], False)
 
 
 def test_numpy_study_outputs_get_the_settings_they_name(base_config):
@@ -592,12 +613,12 @@ def test_numpy_study_outputs_get_the_settings_they_name(base_config):
     raw["studies"]["toy_np"] = {"title": "t", "engine": "numpy",
                                 "settings": {"gd": {"lr": 0.1}, "digits": {"epochs": 3}, "reported": {"x": 1}}}
     cfg = resolve(raw)
-    assert rp.describe_output(cfg, "toy_np", "tables/gd_runs")["settings"]["common"] == {"gd.lr": "0.1"}
-    other = rp.describe_output(cfg, "toy_np", "figures/activations")["settings"]["common"]
+    assert site_params.describe_output(cfg, "toy_np", "tables/gd_runs")["settings"]["common"] == {"gd.lr": "0.1"}
+    other = site_params.describe_output(cfg, "toy_np", "figures/activations")["settings"]["common"]
     assert "reported.x" not in other and "gd.lr" in other and "digits.epochs" in other
 
 
 def test_long_settings_are_cut():
-    s = rp.settings_summary([{f"k{i}": "v" * 500 for i in range(rp.SETTINGS_SHOWN + 5)}])
-    shown = rp.settings_html(s)
-    assert "… and 5 more" in shown and "v" * (rp.SETTING_CHARS + 1) not in shown
+    s = site_settings.settings_summary([{f"k{i}": "v" * 500 for i in range(views.SETTINGS_SHOWN + 5)}])
+    shown = settings_html(s)
+    assert "… and 5 more" in shown and "v" * (views.SETTING_CHARS + 1) not in shown

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from dlrepro import site as rp
+from dlrepro.site import browser
 from test_report import build_fake
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(rp.find_chromium() is None,
+    pytest.mark.skipif(browser.find_chromium() is None,
                        reason="chromium is not installed (apt-get install chromium; CI: .ci/install-system-deps.sh)"),
 ]
 
@@ -39,7 +39,7 @@ def _assert_png(path: str, min_height: int = 300) -> None:
 
 def test_fake_site_loads_without_broken_images_or_missing_tables(tmp_path):
     b = build_fake(tmp_path)
-    res = rp.check_site(b["pages"], _shots_dir(tmp_path, "fake"))
+    res = browser.check_site(b["pages"], _shots_dir(tmp_path, "fake"))
     assert res["ok"], {n: c["problems"] for n, c in res["pages"].items()}
     page, index = res["pages"]["fake"], res["pages"]["index"]
     assert page["loaded"] and page["images"] == 4 and page["broken_images"] == []
@@ -49,14 +49,14 @@ def test_fake_site_loads_without_broken_images_or_missing_tables(tmp_path):
     for c in res["pages"].values():
         _assert_png(c["screenshot"])
     # the full page is captured, not just the first screen
-    _assert_png(page["screenshot"], min_height=min(page["height"], rp.MAX_SHOT_HEIGHT))
+    _assert_png(page["screenshot"], min_height=min(page["height"], browser.MAX_SHOT_HEIGHT))
 
 
 def test_broken_image_missing_table_and_missing_page_are_caught(tmp_path):
     b = build_fake(tmp_path)
     (b["report"] / "fake" / "figures" / "sweep.png").unlink()
     (b["report"] / "fake.summary.js").unlink()
-    res = rp.check_site(b["pages"])
+    res = browser.check_site(b["pages"])
     assert not res["ok"]
     fake = res["pages"]["fake"]["problems"]
     assert any("broken image fake/figures/sweep.png" in p for p in fake), fake
@@ -72,7 +72,7 @@ def test_empty_table_is_caught(tmp_path):
     body = text.index("<tbody>", start)
     end = text.index("</tbody>", body)
     html.write_text(text[:body] + "<tbody>" + text[end:])
-    problems = rp.check_page(html)["problems"]
+    problems = browser.check_page(html)["problems"]
     assert problems == ["table without rows: analysis/step"], problems
 
 
@@ -83,7 +83,7 @@ def test_built_site(tmp_path):
     pages = {p.stem: str(p) for p in sorted(site.glob("*.html"))}
     assert "index" in pages, f"no index.html in {site}"
     shots = _shots_dir(tmp_path, "built")
-    res = rp.check_site(pages, shots)
+    res = browser.check_site(pages, shots)
     assert res["ok"], {n: c["problems"] for n, c in res["pages"].items()}
     for c in res["pages"].values():
         _assert_png(c["screenshot"])

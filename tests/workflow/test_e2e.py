@@ -136,9 +136,9 @@ def test_full_preset_dry_run_lists_every_run(smoke_build):
 def test_smoke_site_in_headless_chromium(smoke_build):
     """The site the smoke DAG built: every page loads in Chromium with no broken image,
     no table without rows and no failed resource; one screenshot per page."""
-    from dlrepro import site as rp
+    from dlrepro.site import browser
 
-    if rp.find_chromium() is None:
+    if browser.find_chromium() is None:
         pytest.skip("chromium is not installed (apt-get install chromium; CI: .ci/install-system-deps.sh)")
     snakemake(smoke_build, "--", "report_screenshots")
     check = json.loads((smoke_build / "results/smoke/report/screenshots/check.json").read_text())

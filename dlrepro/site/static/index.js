@@ -1,0 +1,18 @@
+// The index reads each page's summary script ({study}.summary.js, window.DLREPRO_SUMMARY)
+// and fills in the verdict counts and compute time, so a page rebuild never rebuilds the index.
+(function(){
+  var S=window.DLREPRO_SUMMARY||{};
+  function fmt(s){if(s==null)return '—';if(s<60)return s.toFixed(1)+' s';var m=Math.round(s/60);
+    return m<60?m+' min':Math.floor(m/60)+' h '+(m%60)+' min';}
+  Array.prototype.forEach.call(document.querySelectorAll('tr[data-study]'),function(tr){
+    var s=S[tr.getAttribute('data-study')];var v=tr.querySelector('.verdicts'),c=tr.querySelector('.compute');
+    if(!s){v.textContent='page not built yet';return;}
+    v.innerHTML='';['match','explained','differs','missing'].forEach(function(k){
+      if(s.verdicts[k]){var b=document.createElement('span');b.className='badge v-'+k;b.textContent=k+' '+s.verdicts[k];
+        v.appendChild(b);v.appendChild(document.createTextNode(' '));}});
+    tr.querySelector('.n-reported').textContent=s.n_reported;
+    if(!s.n_reported)v.textContent='no reported numbers';
+    c.textContent=fmt(s.compute_s);
+    if(s.synthetic)tr.querySelector('.title').insertAdjacentHTML('beforeend',' <span class="badge v-differs">synthetic</span>');
+  });
+})();
