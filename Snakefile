@@ -25,6 +25,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/figures.smk"
+include: "rules/reproduction.smk"
 include: "rules/scratch_backprop.smk"
 include: "rules/report.smk"
 

@@ -19,6 +19,8 @@ os.environ.update(
 )
 
 from dlrepro.config import ConfigError, resolve
+from dlrepro.config.ledger import printed_by_run
+from dlrepro.reproduction.tolerances import tolerances_for_study
 from dlrepro.site.params import STATIC_FILES
 
 try:
@@ -32,6 +34,9 @@ DATA_CFG = CFG.data
 CAPTION = workflow.source_path("../report/captions/generic.rst")
 CONDA_ENV = "../envs/dlrepro.yaml"  # relative to the rule files
 TORCH_STUDIES = [s for s, v in CFG.studies.items() if v["engine"] == "torch"]
+# studies whose reproduction table the generic rule builds from their outputs (a study that
+# computes its values itself, the NumPy one, builds it in its own rule file)
+LEDGER_STUDIES = [s for s, v in CFG.studies.items() if v["engine"] != "numpy"]
 
 
 def one_of(names):
@@ -70,6 +75,8 @@ PATHS = {
     "curves": f"{RESULTS}/{{study}}/figures/curves/{{experiment}}/{{run}}.png",
     "figure": f"{RESULTS}/{{study}}/figures/{{name}}.png",
     "table": f"{RESULTS}/{{study}}/tables/{{name}}.csv",
+    "reproduction": f"{RESULTS}/{{study}}/tables/reproduction.csv",
+    "claims": f"{RESULTS}/{{study}}/tables/claims.csv",
     "analysis": f"{RESULTS}/{{study}}/analysis/{{name}}.{{ext}}",
 }
 BENCHMARKS = {
@@ -77,6 +84,7 @@ BENCHMARKS = {
     "curves": f"{RESULTS}/benchmarks/{{study}}/figures/curves/{{experiment}}/{{run}}.tsv",
     "figure": f"{RESULTS}/benchmarks/{{study}}/figures/{{name}}.tsv",
     "table": f"{RESULTS}/benchmarks/{{study}}/tables/{{name}}.tsv",
+    "reproduction": f"{RESULTS}/benchmarks/{{study}}/tables/reproduction.tsv",
     "analysis": f"{RESULTS}/benchmarks/{{study}}/analysis/{{name}}.{{ext}}.tsv",
 }
 LOGS = {
@@ -84,6 +92,7 @@ LOGS = {
     "curves": f"{RESULTS}/logs/{{study}}/figures/curves/{{experiment}}/{{run}}.log",
     "figure": f"{RESULTS}/logs/{{study}}/figures/{{name}}.log",
     "table": f"{RESULTS}/logs/{{study}}/tables/{{name}}.log",
+    "reproduction": f"{RESULTS}/logs/{{study}}/tables/reproduction.log",
     "analysis": f"{RESULTS}/logs/{{study}}/analysis/{{name}}.{{ext}}.log",
 }
 
@@ -195,6 +204,50 @@ def analysis_inputs(wc):
     return inputs
 
 
+# ---------------------------------------------------------------- the reproduction ledger
+def study_tolerances(study):
+    """The tolerances a study's numbers can use (editing another study's reruns nothing here)."""
+    return tolerances_for_study(CFG.tolerances or {}, study, CFG.studies)
+
+
+def printed_of(study, spec):
+    """The write-up's final numbers of the runs a table or figure selects, by run key and
+    metric name (the ledger's; not a run setting)."""
+    keys = [r.key for r in runs_for(study, spec)]
+    return printed_by_run(CFG.ledgers[study]["numbers"], study, keys)
+
+
+def ledger_sources(study):
+    """The runs (experiment/run), analyses and tables a study's ledger reads, sorted: the
+    names behind reproduction_inputs' files, in the same order (the job's params)."""
+    ledger = CFG.ledgers[study]
+    where = [(n["where"], n["name"]) for n in ledger["numbers"]]
+    for c in ledger["claims"]:
+        for op in [c.get("subject"), c.get("left"), c.get("right"), *c.get("among", [])]:
+            if isinstance(op, dict):
+                kind = next((k for k in ("run", "analysis", "table") if k in op), "value")
+                where.append((kind, op.get(kind)))
+    return {kind: sorted({name for k, name in where if k == kind}) for kind in ("run", "analysis", "table")}
+
+
+def reproduction_inputs(wc):
+    """Every output the study's ledger reads: the runs' metrics.csv and final.json, the
+    analysis and table CSVs its numbers and claims name."""
+    src = ledger_sources(wc.study)
+    spec = CFG.studies[wc.study]
+    ext = {"figure": "png", "table": "csv"}
+    runs = [CFG.runs[f"{wc.study}/{r}"] for r in src["run"]]
+    return {
+        "metrics": [run_path("metrics", r) for r in runs],
+        "finals": [run_path("final", r) for r in runs],
+        "analyses": [
+            PATHS["analysis"].format(study=wc.study, name=a, ext=ext[spec["analyses"][a]["output"]])
+            for a in src["analysis"]
+        ],
+        "tables": [PATHS["table"].format(study=wc.study, name=t) for t in src["table"]],
+    }
+
+
 # ---------------------------------------------------------------- targets
 # Each target function returns (output, benchmark file of the job that makes it) pairs,
 # in build order; the report pages use both, `rule all` the outputs.
@@ -218,6 +271,14 @@ def torch_study_targets(study):
     return out
 
 
+def reproduction_targets(study):
+    """The reproduction and claims tables of a study whose ledger the generic rule reads."""
+    if study not in LEDGER_STUDIES:
+        return []
+    bench = BENCHMARKS["reproduction"].format(study=study)
+    return [(PATHS["reproduction"].format(study=study), bench), (PATHS["claims"].format(study=study), bench)]
+
+
 def analysis_targets(study):
     ext = {"figure": "png", "table": "csv"}
     return [
@@ -239,12 +300,12 @@ def study_targets(study):
     """Every final output of one study with its job's benchmark file."""
     engine = CFG.studies[study]["engine"]
     if engine == "torch":
-        return torch_study_targets(study) + analysis_targets(study)
+        return torch_study_targets(study) + analysis_targets(study) + reproduction_targets(study)
     if study not in STUDY_TARGETS:
         raise WorkflowError(
             f"study {study!r} (engine {engine}) has no rule file that adds STUDY_TARGETS[{study!r}]"
         )
-    return analysis_targets(study) + STUDY_TARGETS[study]()
+    return analysis_targets(study) + reproduction_targets(study) + STUDY_TARGETS[study]()
 
 
 def study_outputs(study):

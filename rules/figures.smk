@@ -66,11 +66,9 @@ rule overlay_figure:
         spec=figure_spec,
         labels=lambda wc: [r.key for r in runs_for(wc.study, figure_spec(wc))],
         caption=lambda wc: figure_spec(wc)["caption"],
-        # the write-up's numbers, drawn only by kind final_vs_setting with show_reported
-        reported=lambda wc: (
-            {r.key: r.reported for r in runs_for(wc.study, figure_spec(wc))}
-            if figure_spec(wc).get("show_reported")
-            else {}
+        # the write-up's numbers (the ledger's), drawn only by kind final_vs_setting with show_printed
+        printed=lambda wc: (
+            printed_of(wc.study, figure_spec(wc)) if figure_spec(wc).get("show_printed") else {}
         ),
     script:
         "../workflow_scripts/overlay_figure.py"
@@ -95,6 +93,7 @@ rule run_table:
         BENCHMARKS["table"]
     wildcard_constraints:
         study=one_of(TORCH_STUDIES),
+        name=r"(?!reproduction$|claims$)[a-z][a-z0-9_]*",  # those two: rule reproduction
     conda:
         CONDA_ENV
     threads: 1
@@ -103,7 +102,7 @@ rule run_table:
         runtime=10,
     params:
         spec=table_spec,
-        reported=lambda wc: {r.key: r.reported for r in runs_for(wc.study, table_spec(wc))},
+        printed=lambda wc: printed_of(wc.study, table_spec(wc)),
         caption=lambda wc: table_spec(wc)["caption"],
     script:
         "../workflow_scripts/run_table.py"
@@ -143,5 +142,9 @@ rule analysis:
     params:
         spec=analysis_spec,
         caption=lambda wc: analysis_spec(wc)["caption"],
+        # the parts of the ledger's transcripts (the write-up's printed tables) it reads
+        printed=lambda wc: {
+            k: CFG.ledgers[wc.study]["transcripts"].get(k) for k in analysis_spec(wc).get("transcripts", [])
+        },
     script:
         "../workflow_scripts/analysis.py"

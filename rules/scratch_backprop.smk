@@ -15,8 +15,10 @@ if BACKPROP in CFG.studies:
     BACKPROP_CAPTION = "../report/captions/generic.rst"
     BACKPROP_PLANS = backprop_run_plans(BACKPROP_SETTINGS["digits"])  # run name -> self-contained plan
     BACKPROP_LABELS = {r["name"]: r.get("label", r["name"]) for r in BACKPROP_SETTINGS["digits"]["runs"]}
-    BACKPROP_PRINTED = BACKPROP_SETTINGS.get("reported", {})
-    BACKPROP_PRINTED_RUNS = [n for n in BACKPROP_PRINTED.get("epochs", {}) if n in BACKPROP_PLANS]
+    BACKPROP_LEDGER = CFG.ledgers[BACKPROP]  # the write-up's numbers and claims (studies/*.printed.yaml)
+    BACKPROP_PRINTED_RUNS = [
+        n for n in backprop_dag.printed_runs(BACKPROP_LEDGER["numbers"]) if n in BACKPROP_PLANS
+    ]
 
     BACKPROP_OUT = {
         **{
@@ -156,7 +158,9 @@ if BACKPROP in CFG.studies:
             runtime=10,
         params:
             title=lambda wc: backprop_dag.curves_title(BACKPROP_PLANS[wc.run], wc.run, BACKPROP_LABELS),
-            reported=lambda wc: backprop_dag.printed_epochs(BACKPROP_PLANS[wc.run], BACKPROP_PRINTED, wc.run),
+            printed=lambda wc: backprop_dag.printed_epochs(
+                BACKPROP_PLANS[wc.run], BACKPROP_LEDGER["numbers"], wc.run
+            ),
         script:
             "../workflow_scripts/scratch_digits_curves.py"
 
@@ -182,14 +186,16 @@ if BACKPROP in CFG.studies:
 
     rule scratch_comparison:
         input:
+            code=library_dir("reproduction"),
             components=rules.scratch_components.output.values,
             stats=rules.scratch_digits_data.output.stats,
             gd_runs=rules.scratch_gd.output.runs,
             gd_min=rules.scratch_gd.output.global_min,
             metrics=[f"{BACKPROP_DIR}/runs/digits/{n}/metrics.csv" for n in BACKPROP_PRINTED_RUNS],
         output:
-            table=BACKPROP_OUT["writeup_comparison"],
-            summary=BACKPROP_OUT["writeup_comparison_summary"],
+            table=BACKPROP_OUT["reproduction"],
+            claims=BACKPROP_OUT["claims"],
+            summary=BACKPROP_OUT["reproduction_summary"],
         log:
             backprop_dag.log_path(RESULTS, "scratch_comparison"),
         benchmark:
@@ -201,7 +207,10 @@ if BACKPROP in CFG.studies:
             mem_mb=1000,
             runtime=10,
         params:
-            reported=BACKPROP_PRINTED,
+            # the ledger and the tolerances (not run settings: editing them reruns this job only)
+            numbers=BACKPROP_LEDGER["numbers"],
+            claims=BACKPROP_LEDGER["claims"],
+            tolerances=study_tolerances(BACKPROP),
             runs=BACKPROP_PRINTED_RUNS,
         script:
             "../workflow_scripts/scratch_comparison.py"

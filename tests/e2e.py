@@ -45,3 +45,27 @@ def planned_jobs(workdir: Path, *args: str) -> list[tuple[str, dict]]:
                 k, _, v = kv.strip().partition("=")
                 jobs[-1][1][k] = v
     return jobs
+
+
+def drop_run_numbers(ledger: dict, run: str) -> None:
+    """Remove a run's numbers from a parsed ledger, and the claims that name them."""
+    from dlrepro.config.ledger import expand_number
+
+    ledger["numbers"] = [n for n in ledger["numbers"] if n.get("run") != run]
+    ids = {x["id"] for n in ledger["numbers"] for x in expand_number(n)}
+    ledger["claims"] = [c for c in ledger.get("claims", [])
+                        if all(not isinstance(o, str) or o in ids
+                               for o in [c.get("subject"), c.get("left"), c.get("right"), *c.get("among", [])])]
+
+
+def edit_ledger(workdir: Path, study: str, fn) -> str:
+    """Apply ``fn`` to the parsed ledger file of a study in a project copy; returns the old
+    text, to restore it."""
+    import yaml
+
+    f = workdir / "studies" / f"{study}.printed.yaml"
+    old = f.read_text()
+    led = yaml.safe_load(old)
+    fn(led)
+    f.write_text(yaml.safe_dump(led, sort_keys=False))
+    return old

@@ -6,4 +6,4 @@ sm = snakemake  # noqa: F821  (injected by Snakemake)
 with job_log(sm):
     spec = sm.params.spec
     runs = run_files_by_key(list(sm.input.get("runs", [])), spec["runs"]) if spec.get("runs") else None
-    run_analysis(spec, sm.output[0], data_path=sm.input.get("data"), runs=runs)
+    run_analysis(spec, sm.output[0], data_path=sm.input.get("data"), runs=runs, printed=sm.params.printed)

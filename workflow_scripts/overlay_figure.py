@@ -8,6 +8,6 @@ with job_log(sm):
     title = f"{sm.wildcards.study}: {sm.wildcards.name}"
     if sm.params.spec["kind"] == "final_vs_setting":
         final_vs_setting(list(sm.input.finals), sm.output[0], spec=sm.params.spec, title=title,
-                         reported=sm.params.reported)
+                         printed=sm.params.printed)
     else:
         overlay(list(sm.input.metrics), list(sm.input.finals), sm.output[0], spec=sm.params.spec, title=title)

@@ -5,5 +5,5 @@ from dlrepro.outputs.tables import run_table
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with job_log(sm):
-    table = run_table(list(sm.input.finals), list(sm.input.metrics), sm.params.spec, sm.params.reported)
+    table = run_table(list(sm.input.finals), list(sm.input.metrics), sm.params.spec, sm.params.printed)
     write_csv(sm.output[0], table)

@@ -4,5 +4,5 @@ from dlrepro.studies.scratch_backprop.stages import digits_curves_stage
 
 sm = snakemake  # noqa: F821
 with job_log(sm) as log:
-    digits_curves_stage(sm.input.metrics, sm.output[0], sm.params.title, sm.params.reported)
+    digits_curves_stage(sm.input.metrics, sm.output[0], sm.params.title, sm.params.printed)
     log(f"wrote {sm.output[0]}")

@@ -28,7 +28,6 @@ class Run:
     experiment: str
     name: str
     settings: dict          # everything the training depends on (the rule's params)
-    reported: dict = field(default_factory=dict)  # the write-up's numbers (not a param)
 
     @property
     def key(self) -> str:
@@ -45,6 +44,7 @@ class Resolved:
     tolerances: dict
     studies: dict           # study name -> study mapping (after the preset)
     runs: dict[str, Run]    # "study/experiment/run" -> Run
+    ledgers: dict = field(default_factory=dict)  # study -> expanded ledger (dlrepro.config.ledger)
 
     def study_runs(self, study: str, experiments: list[str] | None = None,
                    where: dict | None = None) -> list[Run]:
@@ -208,13 +208,7 @@ def expand_study(study_name: str, study: dict, scale: dict | None, overrides: di
             if problem:
                 raise ConfigError(f"{at}{where} (run {name}): {problem}")
             settings = canonical(_apply_scale(settings, scale))
-            reported = exp.get("reported", {}).get(name, {})
-            runs.append(Run(study_name, exp_name, name, settings, reported))
-        unknown = set(exp.get("reported", {})) - seen
-        if unknown:
-            at_rep = _in_file(locate, "studies", study_name, "experiments", exp_name, "reported")
-            raise ConfigError(f"{at_rep}{where}.reported: no run named {', '.join(sorted(unknown))} "
-                              f"(runs: {', '.join(sorted(seen))})")
+            runs.append(Run(study_name, exp_name, name, settings))
     return runs
 
 
@@ -252,9 +246,26 @@ def resolve(raw: dict, root: str | Path | None = None) -> Resolved:
             raise ConfigError(f"{at}studies.{run.study}.experiments.{run.experiment} (run {run.name}): "
                               f"init_from {src!r} names no run of this study")
     _check_outputs(cfg, runs, locate)
+    ledgers = {sname: _ledger(sname, study, runs, locate) for sname, study in cfg["studies"].items()}
     return Resolved(preset=preset, results=f"{cfg.get('results', 'results')}/{preset}",
                     device=cfg.get("device", "auto"), data=data, scale=cfg.get("scale"),
-                    tolerances=cfg.get("tolerances", {}), studies=cfg["studies"], runs=runs)
+                    tolerances=cfg.get("tolerances", {}), studies=cfg["studies"], runs=runs, ledgers=ledgers)
+
+
+def _ledger(sname: str, study: dict, runs: dict[str, Run], locate=None) -> dict:
+    """A study's ledger, validated, expanded and checked against its runs and outputs."""
+    from dlrepro.config import ledger
+
+    raw = study.get("printed") or {}
+    validate(raw, ledger.schema(), where=f"studies.{sname}.printed", locate=locate, prefix=("studies", sname, "printed"))
+    at = _in_file(locate, "studies", sname, "printed")
+    try:
+        out = ledger.expand(raw)
+        ledger.check_references(out, {f"{r.experiment}/{r.name}" for r in runs.values() if r.study == sname},
+                                set(study.get("analyses", {})), set(study.get("tables", {})), study["engine"])
+    except ConfigError as e:
+        raise ConfigError(f"{at}studies.{sname}.printed: {e}") from None
+    return out
 
 
 def _check_outputs(cfg: dict, runs: dict[str, Run], locate=None) -> None:
@@ -293,4 +304,8 @@ def replicates_problem(s: dict) -> str | None:
                 "sweep `seed` in a grid instead")
     if s.get("compile"):
         return "replicates: `compile` is not supported together with replicates"
+    for opt in ("eval_batch_size", "final_eval"):
+        if s.get("loop", {}).get(opt):
+            return (f"replicates: loop.{opt} (a write-up's batch-mean or after-training evaluation) is computed "
+                    "for single runs only; sweep `seed` in a grid instead")
     return None

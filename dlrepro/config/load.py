@@ -6,9 +6,9 @@ the study's mapping, deep-merged in this order:
 
 ``<study>.yaml``          the definition: title, engine, writeup_file, resources, defaults,
                           experiments, figures, tables, analyses, settings, smoke_scale
-``<study>.printed.yaml``  every number the write-up printed: ``experiments.<e>.reported``,
-                          ``analyses.<a>.reported`` / ``analyses.<a>.printed``,
-                          ``settings.reported``; never a run setting
+``<study>.printed.yaml``  the reproduction ledger: every number the write-up printed, its
+                          claims, its illegible numbers (merged as the study's ``printed``;
+                          schemas/ledger.yaml); never a run setting
 ``<study>.page.yaml``     the page prose: ``report`` (intro, sections, quirks)
 
 A key goes in exactly one of them (:func:`file_kind`); a key in the wrong file, a missing
@@ -33,8 +33,7 @@ DEFAULT_STUDIES_DIR = "studies"
 SUFFIXES = {"study": "", "printed": ".printed", "page": ".page"}
 #: key paths inside a study that the printed and page files hold ("*": any name)
 KIND_PATHS = {
-    "printed": [("experiments", "*", "reported"), ("analyses", "*", "reported"),
-                ("analyses", "*", "printed"), ("settings", "reported")],
+    "printed": [("printed",)],
     "page": [("report",)],
 }
 
@@ -166,6 +165,8 @@ def load_study(root: str | Path, study: str, studies_dir: str = DEFAULT_STUDIES_
         raise ConfigError(f"{label['study']}: {'.'.join(map(str, bad))}: belongs in {label[kind]}")
     for kind in ("printed", "page"):
         part = _read(base / f"{study}{SUFFIXES[kind]}.yaml", label[kind], required=False)
+        if kind == "printed" and part:
+            part = {"printed": part}  # the whole file is the study's ledger
         _walk_kind(part, kind, label[kind])
         for group in ("experiments", "analyses"):
             for name in part.get(group) or {}:

@@ -1,11 +1,12 @@
 """Computed figures and tables (rule ``analysis``).
 
-Each kind is a function ``fn(args, out_path, data_path, reported)`` (``runs=`` too for a
-kind that reads training runs) registered with ``@analysis("kind")``; the study config
-names the kind, its ``args`` and the write-up's ``reported`` numbers, which the function
-puts beside its own. The generic kinds that need no run are here; the others live in
-the modules of ``MODULES``, loaded on the first lookup. A new kinds module goes into
-``MODULES``.
+Each kind is a function ``fn(args, out_path, data_path)`` (``runs=`` too for a kind that
+reads training runs, ``printed=`` for one that sets the write-up's printed tables beside
+its own, from the ledger's ``transcripts``) registered with ``@analysis("kind")``; the
+study config names the kind and its ``args``. An analysis computes our numbers only: the
+comparison with the write-up's is the reproduction table's (:mod:`dlrepro.reproduction`).
+The generic kinds that need no run are here; the others live in the modules of
+``MODULES``, loaded on the first lookup. A new kinds module goes into ``MODULES``.
 """
 from __future__ import annotations
 
@@ -36,15 +37,16 @@ def kinds() -> list[str]:
 
 
 def run_analysis(spec: dict, out_path: str, data_path: str | None = None,
-                 runs: dict[str, dict[str, str]] | None = None) -> None:
+                 runs: dict[str, dict[str, str]] | None = None, printed: dict | None = None) -> None:
     """Run the kind ``spec['kind']``. Kinds that read training runs (``spec['runs']``)
     are called with ``runs=``: ``{"experiment/run": {"final": path, "metrics": path,
-    "lr_bounds": path (range tests)}}``, see :func:`run_files_by_key`."""
+    "lr_bounds": path (range tests)}}``, see :func:`run_files_by_key`; kinds whose spec
+    names ``transcripts`` with ``printed=``, those parts of the ledger's transcripts."""
     fn = REGISTRY.get(spec["kind"])
     kwargs = {"runs": runs} if runs is not None else {}
-    if "printed" in spec:  # the write-up's numbers an analysis compares against (studies/<study>.printed.yaml)
-        kwargs["printed"] = spec["printed"]
-    fn(spec.get("args", {}), out_path, data_path, spec.get("reported", {}), **kwargs)
+    if spec.get("transcripts"):
+        kwargs["printed"] = printed or {}
+    fn(spec.get("args", {}), out_path, data_path, **kwargs)
 
 
 def run_files_by_key(paths: list[str], keys: list[str]) -> dict[str, dict[str, str]]:
@@ -64,14 +66,10 @@ def run_files_by_key(paths: list[str], keys: list[str]) -> dict[str, dict[str, s
     return out
 
 
-def compare_rows(values: dict, reported: dict) -> pd.DataFrame:
-    """quantity | ours | seed | diff, for every quantity we computed."""
-    rows = []
-    for q, ours in values.items():
-        seed = reported.get(q)
-        rows.append({"quantity": q, "ours": ours, "seed": seed,
-                     "diff": None if seed is None or ours is None else ours - seed})
-    return pd.DataFrame(rows)
+def value_rows(values: dict) -> pd.DataFrame:
+    """quantity | ours, for every quantity we computed (the ledger's analysis numbers name
+    the quantity)."""
+    return pd.DataFrame([{"quantity": q, "ours": v} for q, v in values.items()], columns=["quantity", "ours"])
 
 
 # ----------------------------------------------------------------------------- seed 000
@@ -84,12 +82,12 @@ def adam_step_no_bias_correction(u: float, v: float, g: float, beta1: float, bet
 
 
 @analysis("adam_step")
-def _adam_step(args, out, data_path, reported):
-    write_csv(out, compare_rows(adam_step_no_bias_correction(**args), reported))
+def _adam_step(args, out, data_path):
+    write_csv(out, value_rows(adam_step_no_bias_correction(**args)))
 
 
 @analysis("exp_decay")
-def _exp_decay(args, out, data_path, reported):
+def _exp_decay(args, out, data_path):
     """τ(t) = τ0·exp(−λt) for a few decay rates."""
     style()
     t = np.arange(args.get("steps", 100))
@@ -103,13 +101,13 @@ def _exp_decay(args, out, data_path, reported):
 
 
 @analysis("pixel_stats")
-def _pixel_stats(args, out, data_path, reported):
+def _pixel_stats(args, out, data_path):
     """Mean and std of the training pixels (scaled to [0, 1]), computed from the data."""
     import torch
 
     d = torch.load(data_path, weights_only=False)
     x = d["train_x"].double() / 255
     values = {"mean": x.mean().item(), "std": x.std().item()}
-    df = compare_rows(values, reported)
+    df = value_rows(values)
     df["synthetic"] = bool(d.get("synthetic"))
     write_csv(out, df)

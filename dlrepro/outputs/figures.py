@@ -127,17 +127,17 @@ def _is_pow2(v) -> bool:
 
 
 def final_vs_setting(finals: list[str], out_png: str, spec: dict, title: str,
-                     reported: dict | None = None) -> None:
+                     printed: dict | None = None) -> None:
     """A final metric of each run (``spec['y']``) against one of its settings (``spec['x']``,
     a dotted key such as ``batch_size`` or ``augment.repeat``), one point per run, one
     line per ``spec['hue']`` value. ``logx`` puts x on a log axis (base 2 when every x is
-    a power of two); ``show_reported`` adds the write-up's value of ``y`` for each run
-    (``reported``: run key -> its reported numbers) as a second series."""
+    a power of two); ``show_printed`` adds the write-up's value of ``y`` for each run
+    (``printed``: run key -> metric -> the ledger's printed number) as a second series."""
     style()
     x_key, y = spec["x"], spec.get("y", "val_acc")
     hue = spec.get("hue")
     points: dict = {}
-    seed_pts = []
+    writeup_pts = []
     synthetic = False
     for path in finals:
         with open(path) as fh:
@@ -147,9 +147,9 @@ def final_vs_setting(finals: list[str], out_png: str, spec: dict, title: str,
         group = fmt_value(get_dotted(f["settings"], hue)) if hue else None
         sd = final_value(f, {"val_error": "val_acc", "train_error": "train_acc"}.get(y, y) + "_std")
         points.setdefault(group, []).append((xv, final_value(f, y), f["status"], sd))
-        theirs = (reported or {}).get(f["run"], {}).get(y)
-        if spec.get("show_reported") and theirs is not None:
-            seed_pts.append((xv, theirs))
+        theirs = (printed or {}).get(f["run"], {}).get(y)
+        if spec.get("show_printed") and theirs is not None:
+            writeup_pts.append((xv, theirs))
     fig, ax = plt.subplots()
     for group, pts in points.items():
         pts.sort(key=lambda p: p[0])
@@ -165,10 +165,10 @@ def final_vs_setting(finals: list[str], out_png: str, spec: dict, title: str,
         for xv, yv, st, _ in pts:
             if st != "ok" and yv is not None:
                 ax.annotate(st, (xv, yv), fontsize=7, color="#b00020")
-    if seed_pts:
-        seed_pts.sort()
-        ax.plot([p[0] for p in seed_pts], [p[1] for p in seed_pts], marker="s", linestyle="--",
-                color="0.4", label="write-up (reported)")
+    if writeup_pts:
+        writeup_pts.sort()
+        ax.plot([p[0] for p in writeup_pts], [p[1] for p in writeup_pts], marker="s", linestyle="--",
+                color="0.4", label="write-up (printed)")
     all_x = [p[0] for pts in points.values() for p in pts]
     if spec.get("logx"):
         ax.set_xscale("log", base=2 if all(_is_pow2(v) for v in all_x) else 10)

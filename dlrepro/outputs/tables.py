@@ -1,4 +1,6 @@
-"""Tables of run results, each of our numbers next to the write-up's."""
+"""Tables of run results, each of our numbers next to the write-up's printed one (from the
+study's ledger, :func:`dlrepro.config.ledger.printed_by_run`). The verdicts are the
+reproduction table's (:mod:`dlrepro.reproduction`); these tables only set numbers side by side."""
 from __future__ import annotations
 
 import json
@@ -14,7 +16,7 @@ def _load(paths: list[str]) -> list[dict]:
     return out
 
 
-def run_table(final_paths: list[str], metrics_paths: list[str], spec: dict, reported: dict) -> pd.DataFrame:
+def run_table(final_paths: list[str], metrics_paths: list[str], spec: dict, printed: dict) -> pd.DataFrame:
     finals = _load(final_paths)
     if spec["kind"] == "epoch_time":
         return epoch_time_table(finals)
@@ -22,7 +24,7 @@ def run_table(final_paths: list[str], metrics_paths: list[str], spec: dict, repo
         return epochs_to_target_table(finals, [pd.read_csv(p) for p in metrics_paths], spec["target_loss"])
     metrics = spec.get("metrics", ["train_acc", "val_acc"])
     histories = [pd.read_csv(p) for p in metrics_paths] if any("@" in m for m in metrics) else None
-    return final_table(finals, metrics, reported, spec.get("labels", {}), histories)
+    return final_table(finals, metrics, printed, spec.get("labels", {}), histories)
 
 
 def _at_epoch(history: pd.DataFrame | None, metric: str) -> float | None:
@@ -43,9 +45,9 @@ def _metric(f: dict, m: str):
     return last.get(m, f.get(m))
 
 
-def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: dict,
+def final_table(finals: list[dict], metrics: list[str], printed: dict, labels: dict,
                 histories: list[pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Final-epoch metrics of every run; for each metric ours, the seed's, and ours − seed.
+    """Final-epoch metrics of every run; for each metric ours, the write-up's, and ours − write-up.
     A metric ``name@N`` is the value after epoch N (``histories``: the runs' metrics CSVs)."""
     rows = []
     for i, f in enumerate(finals):
@@ -56,23 +58,23 @@ def final_table(finals: list[dict], metrics: list[str], reported: dict, labels: 
         row.update(status=f["status"], epochs=f["epochs_completed"])
         if f.get("replicates"):
             row["seeds"] = f["replicates"]["n"]
-        seed = reported.get(f["run"], {})
+        writeup = printed.get(f["run"], {})
         for m in metrics:
             if "@" in m:
                 ours = _at_epoch(histories[i] if histories else None, m)
             else:
                 ours = _metric(f, m)
-            theirs = seed.get(m)
+            theirs = writeup.get(m)
             row[m] = ours
             if f.get("replicates") and "@" not in m:  # mean over seeds, and its spread
                 row[f"{m}_std"] = (f["final"] or {}).get(f"{m}_std")
-            row[f"{m}_seed"] = theirs
+            row[f"{m}_writeup"] = theirs
             row[f"{m}_diff"] = None if ours is None or theirs is None else ours - theirs
-        if f.get("test") or "test_acc" in seed:
+        if f.get("test") or "test_acc" in writeup:
             ours = f["test"]["acc"] if f.get("test") else None
-            row.update(test_acc=ours, test_acc_seed=seed.get("test_acc"),
-                       test_acc_diff=None if ours is None or seed.get("test_acc") is None
-                       else ours - seed["test_acc"])
+            row.update(test_acc=ours, test_acc_writeup=writeup.get("test_acc"),
+                       test_acc_diff=None if ours is None or writeup.get("test_acc") is None
+                       else ours - writeup["test_acc"])
         row["synthetic"] = f["synthetic"]
         rows.append(row)
     return pd.DataFrame(rows)

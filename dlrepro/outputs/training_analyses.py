@@ -24,7 +24,7 @@ from dlrepro.outputs.plotting import plt, stamp, style
 
 # ----------------------------------------------------------------------------- cutout
 @analysis("cutout_examples")
-def _cutout_examples(args, out, data_path, reported):
+def _cutout_examples(args, out, data_path):
     """Images ``args.indices`` of the prepared training set, above the same images with
     one ``args.size`` square zeroed by :func:`dlrepro.training.augment.cutout` (seeded)."""
     import torch
@@ -64,7 +64,7 @@ def _load_run(files: dict) -> tuple[dict, pd.DataFrame, dict | None]:
 
 
 @analysis("lr_range_test")
-def _lr_range_test(args, out, data_path, reported, runs):
+def _lr_range_test(args, out, data_path, runs):
     """Per-batch training loss (raw and smoothed) against the learning rate of each range
     test in ``runs``; vertical lines at our lr_min / lr_max (and the loss minimum), and at
     the write-up's choice (``args.writeup_lr_min`` / ``args.writeup_lr_max``) for comparison."""
@@ -118,7 +118,7 @@ def lr_per_iteration(final: dict) -> list[float]:
 
 
 @analysis("lr_schedule")
-def _lr_schedule(args, out, data_path, reported, runs):
+def _lr_schedule(args, out, data_path, runs):
     """Learning rate vs iteration of each run in ``runs`` (lines); dots: the lr each epoch's
     last batch used, as the run logged it in metrics.csv (they must sit on the lines)."""
     style()

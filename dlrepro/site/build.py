@@ -16,8 +16,11 @@ from dlrepro.site import provenance as prov_mod
 from dlrepro.site import views
 from dlrepro.site.formatting import slug
 from dlrepro.site.params import output_id, output_kind
+from dlrepro.reproduction.verdicts import counts as verdict_counts
 from dlrepro.site.render import render, write_static
-from dlrepro.site.verdicts import reproduction_rows, verdict_counts
+
+#: the study's reproduction and claims tables (dlrepro.reproduction), shown in their own section
+LEDGER_TABLES = ("tables/reproduction", "tables/claims")
 
 
 def read_tables(paths: dict[str, str]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
@@ -84,12 +87,15 @@ def build_page(params: dict, output_paths: list[str], finals: list[str], benchma
     srcs = copy_assets(paths, assets_dir)
     outs = {oid: views.Output(oid, srcs[oid], output_kind(p), infos.get(oid) or {"caption": ""})
             for oid, p in paths.items()}
-    rows = reproduction_rows(study, params.get("reported", []), tables, quirks, params.get("tolerances", {}))
+    repro, claims = (tables.get(oid) for oid in LEDGER_TABLES)
+    rows = [] if repro is None else repro.to_dict("records")
 
     sections = rep.get("sections") or []
-    per, other, unmatched = views.assign_sections(sections, list(paths))
+    per, other, unmatched = views.assign_sections(sections, [o for o in paths if o not in LEDGER_TABLES])
     num = views.Numbering()
-    toc = [(2, "reproduction", "Reproduction")] + ([(2, "quirks", "Quirks")] if quirks else [])
+    toc = [(2, "reproduction", "Pipeline check" if synthetic else "Reproduction")]
+    toc += [(2, "claims", "Claims")] if claims is not None and len(claims) else []
+    toc += [(2, "quirks", "Quirks")] if quirks else []
     page_sections = []
     for i, (sec, oids, bad) in enumerate(zip(sections, per, unmatched)):
         sid = f"s{i + 1}-{slug(sec.get('heading', ''))}"
@@ -108,17 +114,21 @@ def build_page(params: dict, output_paths: list[str], finals: list[str], benchma
     write_text(html_path, render(
         "page.html", title=params.get("title", study), study=study, writeup_file=params.get("writeup_file"),
         preset=params.get("preset"), data_source=params.get("data_source"), synthetic=synthetic,
-        intro=rep.get("intro"), toc=views.toc_tree(toc), reproduction=views.reproduction_view(rows, synthetic),
+        intro=rep.get("intro"), toc=views.toc_tree(toc),
+        reproduction=views.reproduction_view(rows, synthetic, {oid: srcs[oid] for oid in LEDGER_TABLES if oid in srcs}),
+        claims=views.claims_view(claims),
         quirks=views.quirks_view(quirks), sections=page_sections, other=other_blocks, provenance=prov))
     summary = {"study": study, "title": params.get("title", study), "synthetic": synthetic,
-               "verdicts": verdict_counts(rows), "n_reported": len(rows),
+               "verdicts": verdict_counts(r["verdict"] for r in rows), "n_printed": len(rows),
+               "claims": views.claims_counts(claims),
                "n_figures": sum(o.kind == "figure" for o in outs.values()),
                "n_tables": sum(o.kind == "table" for o in outs.values()),
                "compute_s": prov["compute"]["total_s"], "built": prov["built"],
                "unmatched": [b for bad in unmatched for b in bad], "unreadable": sorted(errors)}
     write_text(summary_path, "window.DLREPRO_SUMMARY = window.DLREPRO_SUMMARY || {};\n"
                f"window.DLREPRO_SUMMARY[{json.dumps(study)}] = {json.dumps(summary, sort_keys=True)};\n")
-    log(f"page {html_path}: {len(outs)} outputs, {len(rows)} reported numbers {verdict_counts(rows)}")
+    log(f"page {html_path}: {len(outs)} outputs, {len(rows)} printed numbers "
+        f"{verdict_counts(r['verdict'] for r in rows)}")
     return summary
 
 

@@ -1,17 +1,21 @@
 """The config slices the report rules pass as params (evaluated at DAG time: plain Python,
 no pandas). A page's params hold everything it shows that is not a file: captions, the
-settings of the runs behind each output, the page layout, the write-up's numbers and the
-tolerances; Snakemake reruns the page when they change."""
+settings of the runs behind each output, the page layout; Snakemake reruns the page when
+they change. The write-up's numbers reach the page through the study's reproduction and
+claims tables (files), not params."""
 from __future__ import annotations
 
 import os
 import re
 
 from dlrepro.site.settings import settings_summary
-from dlrepro.site.tolerances import tolerances_for_study
 
 FIGURE_EXT = {".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp"}
 TABLE_EXT = {".csv"}
+LEDGER_CAPTIONS = {  # the two tables of rule reproduction (dlrepro.reproduction)
+    "tables/reproduction": "Every number the write-up printed beside ours, with a verdict (the study's ledger)",
+    "tables/claims": "The write-up's claims, evaluated on its own numbers and on ours",
+}
 STATIC_FILES = ("site.css", "check.js", "index.js")  # dlrepro/site/static/, copied to {report}/static/
 
 
@@ -28,21 +32,16 @@ def output_kind(path: str) -> str:
     return "figure" if ext in FIGURE_EXT else "table" if ext in TABLE_EXT else "file"
 
 
-def reported_numbers(cfg, study: str) -> list[dict]:
-    """The config's reported numbers of a study, in config order."""
-    out = []
-    for run in cfg.study_runs(study):
-        for metric, value in (run.reported or {}).items():
-            out.append({"where": f"{run.experiment}/{run.name}", "metric": metric, "value": value})
-    for name, a in cfg.studies[study].get("analyses", {}).items():
-        for q, value in (a.get("reported") or {}).items():
-            out.append({"where": f"analysis/{name}", "metric": q, "value": value})
-    return out
+def printed_count(cfg, study: str) -> int:
+    """How many legible numbers the study's ledger holds."""
+    return sum(n["printed"] is not None for n in cfg.ledgers.get(study, {}).get("numbers", []))
 
 
 def describe_output(cfg, study: str, oid: str) -> dict:
     """Caption and run settings of one output, from the study's config."""
     spec = cfg.studies[study]
+    if oid in LEDGER_CAPTIONS:
+        return {"caption": LEDGER_CAPTIONS[oid], "settings": None}
     parts = oid.split("/")
     figs, tabs, anas = spec.get("figures", {}), spec.get("tables", {}), spec.get("analyses", {})
     if parts[0] == "figures" and len(parts) == 4 and parts[1] == "curves":
@@ -101,8 +100,6 @@ def page_params(cfg, study: str, output_paths: list[str]) -> dict:
         "engine": spec.get("engine"), "preset": cfg.preset, "data_source": cfg.data.get("source"),
         "synthetic": cfg.data.get("source") == "synthetic", "scale": cfg.scale,
         "report": spec.get("report") or {}, "outputs": outputs,
-        "reported": reported_numbers(cfg, study),
-        "tolerances": tolerances_for_study(cfg.tolerances or {}, study, cfg.studies),
         "study_dir": study_dir, "bench_dir": f"{cfg.results}/benchmarks/{study}",
     }
 
@@ -117,7 +114,7 @@ def index_params(cfg, pages: dict[str, list[str]]) -> dict:
         studies.append({"study": s, "title": spec.get("title", s), "writeup_file": spec.get("writeup_file"),
                         "engine": spec.get("engine"), "n_figures": kinds.count("figure"),
                         "n_tables": kinds.count("table"),
-                        "n_reported": len(reported_numbers(cfg, s)),
+                        "n_printed": printed_count(cfg, s),
                         "sections": [sec.get("heading", "") for sec in (spec.get("report") or {}).get("sections", [])
                                      if sec.get("level", 2) == 2]})
     return {"preset": cfg.preset, "data_source": cfg.data.get("source"),

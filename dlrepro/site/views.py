@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dlrepro.reproduction.verdicts import VERDICTS, counts
 from dlrepro.site.formatting import cut, fmt_num, is_missing
 from dlrepro.site.settings import merge_summaries
-from dlrepro.site.verdicts import VERDICTS, verdict_counts
 
 SETTINGS_SHOWN = 40        # keys shown in a caption's settings line (the rest are counted)
 SETTING_CHARS = 160        # a longer value is cut
@@ -176,35 +176,43 @@ def toc_tree(items: list[tuple[int, str, str]]) -> list[dict]:
     return out
 
 
-def reproduction_view(rows: list[dict], synthetic: bool) -> dict:
-    """The reproduction section: counts, and the rows (matches folded away when there are
-    more than FOLD_MATCHES_ABOVE). A quirk's one-line text is shown at its first row of
-    each table; later rows name it."""
-    counts = verdict_counts(rows)
+def _text(v) -> str:
+    return "" if is_missing(v) else str(v)
 
+
+def reproduction_view(rows: list[dict], synthetic: bool, csv: dict[str, str] | None = None) -> dict:
+    """The reproduction section, from the rows of ``tables/reproduction.csv``: counts, and
+    the rows (matches folded away when there are more than FOLD_MATCHES_ABOVE). On a
+    synthetic build the same rows are a pipeline check, never reproduction results."""
     def prepared(rs: list[dict]) -> list[dict]:
-        seen: set = set()
-        out = []
-        for r in rs:
-            key = tuple(r["quirks"])
-            fixed_name = None
-            if r["fixed_where"]:
-                fw, exp = r["fixed_where"], r["where"].rsplit("/", 1)[0]
-                fixed_name = fw[len(exp) + 1:] if "/" in r["where"] and fw.startswith(exp + "/") else fw
-            out.append({**r, "source": r["sources"][0] if r["sources"] else None,
-                        "quirk_text_shown": bool(r["quirks"]) and key not in seen, "fixed_name": fixed_name})
-            if r["quirks"]:
-                seen.add(key)
-        return out
+        return [{"id": r["id"], "where": _text(r.get("where")), "quantity": _text(r.get("quantity")),
+                 "epoch": _text(r.get("epoch")), "printed": _text(r.get("printed")), "ours": r.get("ours"),
+                 "diff": r.get("diff"), "tolerance": r.get("tolerance"), "verdict": r["verdict"],
+                 "cause": _text(r.get("cause")), "note": _text(r.get("note")), "source": _text(r.get("source")),
+                 "section": _text(r.get("section"))} for r in rs]
 
+    c = counts(r["verdict"] for r in rows)
     if len(rows) <= FOLD_MATCHES_ABOVE:
         shown, folded = prepared(rows), None
     else:
         shown = prepared([r for r in rows if r["verdict"] != "match"])
         folded = prepared([r for r in rows if r["verdict"] == "match"])
-    return {"synthetic": synthetic, "n_rows": len(rows), "counts": [(v, counts[v]) for v in VERDICTS if counts[v]],
-            "has_fixed": any(r["fixed_where"] for r in rows),
-            "has_note": any(r["quirks"] or r.get("note") for r in rows), "shown": shown, "folded": folded}
+    return {"synthetic": synthetic, "n_rows": len(rows), "counts": [(v, c[v]) for v in VERDICTS if c[v]],
+            "shown": shown, "folded": folded, "csv": csv or {}}
+
+
+def claims_view(df: pd.DataFrame | None) -> list[dict]:
+    """The rows of ``tables/claims.csv``."""
+    if df is None:
+        return []
+    return [{k: _text(v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
+def claims_counts(df: pd.DataFrame | None) -> dict:
+    if df is None or not len(df):
+        return {"n": 0}
+    return {"n": len(df), "hold_on_writeup": int((df["on_writeup"] == "holds").sum()),
+            "hold_on_ours": int((df["on_ours"] == "holds").sum())}
 
 
 def quirks_view(quirks: list[dict]) -> list[dict]:

@@ -195,7 +195,11 @@ class ReplicaTrainer(_Replicas, Trainer):
             n_batches += 1
             self.step += 1
         return {"loss_sum": loss_sum.tolist(), "n_batches": n_batches, "correct": correct.tolist(),
-                "seen": [seen] * n, "lr": lr, "exploded": False}
+                "seen": [seen] * n, "lr": lr, "last_batch_loss": batch_loss.tolist(), "exploded": False}
+
+    def _l2_terms(self) -> list[float]:
+        pen = self._penalty()
+        return [0.0] * self.n_rep if pen is None else pen.tolist()
 
     @torch.no_grad()
     def _eval(self, split: str) -> tuple[list[float], list[float]]:
@@ -234,6 +238,7 @@ class SeedLoopTrainer(_Replicas, Trainer):
         first = self.members[0]
         self.loop, self.splits, self.model, self.batches = first.loop, first.splits, first.model, []
         self.schedule = None  # each member steps its own; none of them reads metrics (check_replicable)
+        self.columns = first.columns
 
     def _each(self, fn) -> list:
         """``fn(member)`` for every member, each under its own RNG stream."""
@@ -248,7 +253,11 @@ class SeedLoopTrainer(_Replicas, Trainer):
         outs = self._each(lambda m: m.train_epoch(epoch))
         return {"loss_sum": [o["loss_sum"] for o in outs], "n_batches": outs[0]["n_batches"],
                 "correct": [o["correct"] for o in outs], "seen": [o["seen"] for o in outs],
+                "acc_sum": [o["acc_sum"] for o in outs], "last_batch_loss": [o["last_batch_loss"] for o in outs],
                 "lr": outs[0]["lr"], "exploded": False}
+
+    def _l2_terms(self) -> list[float]:
+        return [m._l2_terms()[0] for m in self.members]
 
     def _eval(self, split: str) -> tuple[list[float], list[float]]:
         outs = self._each(lambda m: m._eval(split))

@@ -27,7 +27,7 @@ import torch
 from dlrepro.config import settings_hash
 from dlrepro.ioutil import torch_save, write_csv, write_json
 from dlrepro.training.replicates import trainer_class
-from dlrepro.training.trainer import METRIC_COLUMNS, STD_COLUMNS, Trainer, pick_device, set_threads
+from dlrepro.training.trainer import STD_COLUMNS, Trainer, pick_device, set_threads
 
 __all__ = ["provenance", "train_run"]
 
@@ -70,7 +70,7 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
     else:
         trainer_cls = Trainer
     tr = trainer_cls(settings, data, dev, init_state, lr_bounds)
-    columns = METRIC_COLUMNS + ([f"{c}_std" for c in STD_COLUMNS] if tr.n_rep > 1 else [])
+    columns = tr.columns + ([f"{c}_std" for c in STD_COLUMNS] if tr.n_rep > 1 else [])
     ckpt_dir = Path(ckpt_dir)
     ckpt = ckpt_dir / "checkpoint.pt"
     h = settings_hash(settings)
@@ -103,12 +103,13 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
     test = None
     if tr.splits["test"] is not None and status != "diverged":
         test = tr.test_metrics()
+    final_eval = tr.final_eval() if tr.loop.get("final_eval") and status != "diverged" else None
     final = {
         "run": run_key, "settings": settings, "settings_hash": h, "status": status,
         "epochs_completed": len(rows), "diverged_epoch": len(rows) if status == "diverged" else None,
         "final": rows[-1] if rows else None,
         "best_val_acc": max((r["val_acc"] for r in rows), default=None),
-        "test": test, "n_params": tr.n_params(),
+        "test": test, "final_eval": final_eval, "n_params": tr.n_params(),
         "synthetic": bool(data.get("synthetic")), "dataset": settings["dataset"],
         "train_samples": len(tr.splits["train"]), "val_samples": len(tr.splits["val"]),
         "train_seconds": sum(r["seconds"] for r in rows), "wall_seconds": time.perf_counter() - t_start,

@@ -27,10 +27,14 @@ from dlrepro.training import augment
 from dlrepro.training.optimizers import build_optimizer
 from dlrepro.training.schedules import build_schedule
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds",
+                  "last_batch_loss"]
+#: columns a run logs besides METRIC_COLUMNS, as the write-ups computed them (see Trainer.columns)
+BATCH_MEAN_COLUMNS = ["train_acc_batchmean", "val_loss_batchmean", "val_acc_batchmean"]
 EVAL_CHUNK = 4096
 LOOP_DEFAULTS = {"logged_train_loss": "mean", "train_acc": "running", "eval_before_train": False,
-                 "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None}
+                 "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None,
+                 "eval_batch_size": None, "final_eval": False}
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -179,6 +183,25 @@ def evaluate(model: nn.Module, split: Split, prep: Preprocess, autocast) -> tupl
     return loss.item() / n, correct.item() / n
 
 
+@torch.no_grad()
+def evaluate_batch_means(model: nn.Module, split: Split, prep: Preprocess, autocast,
+                         batch_size: int) -> tuple[float, float]:
+    """Cross-entropy and accuracy as a write-up's loop averages them: the unweighted mean of
+    per-batch means over batches of ``batch_size`` in order (a DataLoader without
+    shuffling), so a smaller last batch weighs as much as a full one."""
+    model.eval()
+    losses, accs = [], []
+    for i in range(0, len(split), batch_size):
+        x, y = prep(split.x[i:i + batch_size]), split.y[i:i + batch_size]
+        with autocast():
+            out = model(x)
+        losses.append(F.cross_entropy(out.float(), y).double())
+        accs.append((out.argmax(1) == y).double().mean())
+    if not losses:
+        return float("nan"), float("nan")
+    return torch.stack(losses).mean().item(), torch.stack(accs).mean().item()
+
+
 class Trainer:
     def __init__(self, s: dict, data: dict, device: torch.device, init_state: dict | None = None,
                  lr_bounds: dict | None = None):
@@ -205,9 +228,24 @@ class Trainer:
         self.aug_gen = torch.Generator(device=device).manual_seed(s["seed"] + 1)
         self.step = 0
         self.batches: list[dict] = []
+        self.columns = self._columns()
         bf16 = s.get("precision", "fp32") == "bf16"
         self.autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if bf16 else \
             (lambda: torch.autocast(device.type, enabled=False))
+
+    def _columns(self) -> list[str]:
+        """metrics.csv columns of this run: the common ones, then what the write-up computed
+        that the common ones do not hold (batch means with ``loop.eval_batch_size``;
+        ``val_loss_reg``, Keras's validation loss with the L2 term, with ``l2``; the
+        plateau callback's logged lr with schedule keras_step_plateau)."""
+        cols = list(METRIC_COLUMNS)
+        if self.loop["eval_batch_size"]:
+            cols += BATCH_MEAN_COLUMNS
+        if (self.s.get("l2") or {}).get("coef"):
+            cols.append("val_loss_reg")
+        if self.schedule is not None and self.schedule.name == "keras_step_plateau":
+            cols += ["lr_logged", "plateau_reduced", "plateau_reductions"]
+        return cols
 
     # -- state for checkpoints
     def state_dict(self) -> dict:
@@ -252,6 +290,8 @@ class Trainer:
         perm = torch.randperm(len(train), generator=self.shuffle_gen).to(self.device)
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        acc_sum = torch.zeros((), device=self.device, dtype=torch.float64)  # sum of per-batch accuracies
+        batch_loss = torch.zeros((), device=self.device)
         seen, n_batches, lr = 0, 0, self.opt.param_groups[0]["lr"]
         explode = self.loop["stop_on_loss_explosion"]
         for start in range(0, len(train), bs):
@@ -259,6 +299,8 @@ class Trainer:
             lr = self._set_lr(epoch)
             self.opt.zero_grad(set_to_none=True)
             batch_loss = torch.zeros((), device=self.device)
+            batch_correct = torch.zeros((), device=self.device, dtype=torch.int64)
+            batch_seen = 0
             for m0 in range(0, len(idx), micro):  # gradient accumulation over micro-batches
                 mi = idx[m0:m0 + micro]
                 x, y = self._augment(self.prep(train.x[mi]), train.y[mi])
@@ -270,8 +312,11 @@ class Trainer:
                     loss = loss + pen
                 (loss * (len(mi) / len(idx))).backward()
                 batch_loss += loss.detach() * (len(mi) / len(idx))
-                correct += (out.argmax(1) == y).sum()
-                seen += len(y)
+                batch_correct += (out.argmax(1) == y).sum()
+                batch_seen += len(y)
+            seen += batch_seen
+            correct += batch_correct
+            acc_sum += batch_correct.double() / batch_seen
             if s.get("clip_grad_norm"):
                 nn.utils.clip_grad_norm_(self.model.parameters(), s["clip_grad_norm"])
             self.opt.step()
@@ -282,15 +327,58 @@ class Trainer:
                 rec = {"epoch": epoch + 1, "step": self.step, "lr": lr, "loss": batch_loss.item()}
                 self.batches.append(rec)
                 if explode and _exploded(self.batches, explode):
-                    return {"loss_sum": loss_sum.item(), "n_batches": n_batches, "correct": correct.item(),
-                            "seen": seen, "lr": lr, "exploded": True}
+                    return self._epoch_result(loss_sum, n_batches, correct, acc_sum, seen, lr, batch_loss, True)
+        return self._epoch_result(loss_sum, n_batches, correct, acc_sum, seen, lr, batch_loss, False)
+
+    @staticmethod
+    def _epoch_result(loss_sum, n_batches, correct, acc_sum, seen, lr, batch_loss, exploded) -> dict:
         return {"loss_sum": loss_sum.item(), "n_batches": n_batches, "correct": correct.item(),
-                "seen": seen, "lr": lr, "exploded": False}
+                "acc_sum": acc_sum.item(), "seen": seen, "lr": lr, "last_batch_loss": batch_loss.item(),
+                "exploded": exploded}
 
     def _eval(self, split: str) -> tuple[list[float], list[float]]:
         """(losses, accuracies) over a split, one entry per replicate (one here)."""
         loss, acc = evaluate(self.net, self.splits[split], self.prep, self.autocast)
         return [loss], [acc]
+
+    def _batch_mean_eval(self, split: str) -> tuple[list[float], list[float]]:
+        """:func:`evaluate_batch_means` with the write-up's ``loop.eval_batch_size``."""
+        loss, acc = evaluate_batch_means(self.net, self.splits[split], self.prep, self.autocast,
+                                         self.loop["eval_batch_size"])
+        return [loss], [acc]
+
+    def _l2_terms(self) -> list[float]:
+        """The L2 term of the loss with the current weights, per replicate (Keras adds it
+        to the validation loss it logs and its callbacks monitor)."""
+        pen = l2_penalty(self.model, self.s.get("l2"))
+        return [0.0 if pen is None else pen.item()]
+
+    def _writeup_columns(self, tr: dict, val_loss: list[float]) -> list[dict]:
+        """Per replicate, the columns of :meth:`_columns` beyond METRIC_COLUMNS."""
+        extra: list[dict] = [{} for _ in range(self.n_rep)]
+        if self.loop["eval_batch_size"]:
+            bl, ba = self._batch_mean_eval("val")
+            acc_sum = _as_list(tr["acc_sum"])
+            for r in range(self.n_rep):
+                extra[r].update(train_acc_batchmean=acc_sum[r] / max(1, tr["n_batches"]),
+                                val_loss_batchmean=bl[r], val_acc_batchmean=ba[r])
+        if "val_loss_reg" in self.columns:
+            for r, pen in enumerate(self._l2_terms()):
+                extra[r]["val_loss_reg"] = val_loss[r] + pen
+        return extra
+
+    def final_eval(self) -> dict:
+        """``loop.final_eval``: a separate evaluation pass after training, in eval mode, over
+        the training set trained on, the validation set and the test set (where the run has
+        one), as a write-up's evaluation cell computes it (batch means with
+        ``loop.eval_batch_size``)."""
+        ev = self._batch_mean_eval if self.loop["eval_batch_size"] else self._eval
+        out = {}
+        for split in ("train", "val", "test"):
+            if self.splits.get(split) is not None:
+                loss, acc = ev(split)
+                out[f"{split}_loss"], out[f"{split}_acc"] = loss[0], acc[0]
+        return out
 
     def run_epoch(self, epoch: int) -> tuple[dict, str]:
         """Train one epoch and evaluate as the run's loop options say; return (row, status).
@@ -310,18 +398,22 @@ class Trainer:
         else:
             train_acc = self._eval("train_full" if mode == "eval_full" else "train")[1]
         seconds = time.perf_counter() - t0 if self.loop["time_includes_eval"] else t_train
+        extra = self._writeup_columns(tr, val_loss)  # not timed: the write-up's loop did not run these
         rows = []
+        last = _as_list(tr["last_batch_loss"])
         for r in range(self.n_rep):
             mean_loss = loss_sum[r] / max(1, tr["n_batches"])
             rows.append({"epoch": epoch + 1,
                          "train_loss": loss_sum[r] if self.loop["logged_train_loss"] == "sum" else mean_loss,
                          "train_loss_mean": mean_loss, "train_acc": train_acc[r], "val_loss": val_loss[r],
-                         "val_acc": val_acc[r], "lr": tr["lr"], "seconds": seconds})
+                         "val_acc": val_acc[r], "lr": tr["lr"], "seconds": seconds, "last_batch_loss": last[r],
+                         **extra[r]})
         row = rows[0] if self.n_rep == 1 else mean_row(rows)
         if self.n_rep > 1:
             self.replica_rows.append(rows)
         if self.schedule:
             self.schedule.on_epoch_end(epoch, row)
+            row.update(self.schedule.last_log)  # e.g. the plateau callback's logged lr
         status = "ok"
         if not all(math.isfinite(r["train_loss_mean"]) for r in rows):
             status = "diverged"
@@ -342,7 +434,7 @@ class Trainer:
         return self.model.state_dict()
 
 
-STD_COLUMNS = ["train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc"]
+STD_COLUMNS = ["train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "last_batch_loss"]
 
 
 def _as_list(v) -> list:
@@ -351,11 +443,15 @@ def _as_list(v) -> list:
 
 def mean_row(rows: list[dict]) -> dict:
     """One epoch's row over replicates: the mean of each metric plus ``<metric>_std``
-    (sample standard deviation, ddof 1) for the curves' bands."""
+    (sample standard deviation, ddof 1) for the curves' bands; the write-up's extra
+    columns (``val_loss_reg``, batch means) as means."""
     out = dict(rows[0])
     for c in STD_COLUMNS:
         v = torch.tensor([r[c] for r in rows], dtype=torch.float64)
         out[c], out[f"{c}_std"] = v.mean().item(), v.std().item()
+    for c in ["val_loss_reg", *BATCH_MEAN_COLUMNS]:
+        if c in out:
+            out[c] = sum(r[c] for r in rows) / len(rows)
     return out
 
 

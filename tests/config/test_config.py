@@ -54,7 +54,15 @@ BAD = [
     (E + ["clip_sweep", "grid", "clip_grad_norm"], [], "clip_sweep.grid.clip_grad_norm"),
     (E + ["lr_clip", "cases", 0, "batch_size"], 0, "lr_clip (run lr-0.01_clip-1.0): batch_size"),
     (E + ["lr_clip", "cases", 1, "name"], "lr-0.01_clip-1.0", "two runs are named"),
-    (E + ["lr_sweep", "reported", "lr-9"], {"val_acc": 0.5}, "no run named lr-9"),
+    (["studies", K, "printed", "numbers", 0, "run"], "lr_sweep/lr-9", "no run 'lr_sweep/lr-9' in the study"),
+    (["studies", K, "printed", "numbers", 0, "quantity"], "val_acc +", "is not an expression"),
+    (["studies", K, "printed", "numbers", 0, "quantity"], "__import__('os')", "may be called"),
+    (["studies", K, "printed", "numbers", 0, "cause"], "quirk", "'quirk' is not one of"),
+    (["studies", K, "printed", "numbers", 0, "printed"], "high", "'high' is not a number as printed"),
+    (["studies", K, "printed", "numbers", 0, "epoch"], [1, 2], "printed must be a list of as many values"),
+    (["studies", K, "printed", "claims"], [{"id": "c", "text": "t", "source": "s", "kind": "best",
+                                            "subject": "nope", "among": ["nope", "nope2"]}],
+     "claim c: 'nope' is no number id of the ledger"),
     (E + ["models", "cases", 0, "init_from"], "debug/nope", "init_from 'debug/nope' names no run"),
     (E + ["lr_sweep", "name"], "lr-{optimizer.momentum}", "is not a swept key"),
     (E + ["lr_sweep", "name"], "lr {optimizer.lr}", "may hold only"),
@@ -88,8 +96,10 @@ def test_default_config_is_valid_and_expands(base_config):
     assert len(lr) == 6
     run = r.runs[f"{K}/lr_sweep/lr-0.0005"]
     assert run.settings["optimizer"]["lr"] == 0.0005 and run.settings["train_subset"] == 10000
-    assert run.reported == {"train_acc": 0.9348, "val_acc": 0.8355}
-    assert "reported" not in run.settings  # the seed's numbers are not training parameters
+    # the write-up's numbers live in the ledger, not in any training parameter
+    numbers = [n for n in r.ledgers[K]["numbers"] if n["where"] == "run" and n["name"] == "lr_sweep/lr-0.0005"]
+    assert {(n["quantity"], n["printed"]) for n in numbers if n["epoch"] == "last"} >= {("val_acc", 0.8355)}
+    assert "printed" not in run.settings and "reported" not in run.settings
 
 
 def test_smoke_preset_scales_every_run(base_config):
@@ -105,11 +115,22 @@ def test_changing_one_sweep_value_changes_only_that_run(base_config):
     a = resolve(base_config).runs
     cfg = copy.deepcopy(base_config)
     cfg["studies"][K]["experiments"]["lr_sweep"]["grid"]["optimizer.lr"][2] = 0.004
-    cfg["studies"][K]["experiments"]["lr_sweep"]["reported"].pop("lr-0.005")
+    _drop_run_numbers(cfg["studies"][K]["printed"], "lr_sweep/lr-0.005")
     b = resolve(cfg).runs
     changed = {k for k in a.keys() & b.keys() if a[k].settings != b[k].settings}
     assert changed == set()
     assert set(a) - set(b) == {f"{K}/lr_sweep/lr-0.005"} and set(b) - set(a) == {f"{K}/lr_sweep/lr-0.004"}
+
+
+def _drop_run_numbers(ledger: dict, run: str) -> None:
+    """Remove a run's numbers (and the claims naming them) from a ledger mapping."""
+    ledger["numbers"] = [n for n in ledger["numbers"] if n.get("run") != run]
+    from dlrepro.config.ledger import expand_number
+
+    ids = {x["id"] for n in ledger["numbers"] for x in expand_number(n)}
+    ledger["claims"] = [c for c in ledger.get("claims", [])
+                        if all(not isinstance(o, str) or o in ids
+                               for o in [c.get("subject"), c.get("left"), c.get("right"), *c.get("among", [])])]
 
 
 def test_undot_and_names():
@@ -157,6 +178,16 @@ def _project_copy(tmp_path, edits=()):
     return tmp_path
 
 
+def _edit_ledger(root, study, fn):
+    """Apply ``fn`` to the parsed ledger file of a study in a project copy."""
+    import yaml
+
+    f = root / "studies" / f"{study}.printed.yaml"
+    led = yaml.safe_load(f.read_text())
+    fn(led)
+    f.write_text(yaml.safe_dump(led, sort_keys=False))
+
+
 def _raw(root):
     from dlrepro.config import load_yaml
 
@@ -170,8 +201,9 @@ def test_config_yaml_lists_the_studies_and_the_merge_is_what_resolve_reads(base_
     assert raw["studies"] == ["kmnist_tricks", "fashion_mlp", "cifar_cnn", "scratch_backprop", "optim_clr_cutout"]
     assert list(base_config["studies"]) == raw["studies"]
     a, b = resolve(raw, root=ROOT), resolve(base_config)
-    assert a.studies == b.studies and {k: (r.settings, r.reported) for k, r in a.runs.items()} == {
-        k: (r.settings, r.reported) for k, r in b.runs.items()}
+    assert a.studies == b.studies and {k: r.settings for k, r in a.runs.items()} == {
+        k: r.settings for k, r in b.runs.items()}
+    assert a.ledgers == b.ledgers
     # what `snakemake --config preset=smoke` hands over: config.yaml's mapping with the key replaced
     smoke = resolve({**raw, "preset": "smoke"}, root=ROOT)
     assert smoke.results == "results/smoke" and smoke.runs.keys() == a.runs.keys()
@@ -184,9 +216,10 @@ def test_each_kind_of_content_sits_in_its_own_file(base_config):
     for study in base_config["studies"]:
         spec = load_yaml(ROOT / "studies" / f"{study}.yaml")
         assert "report" not in spec and "writeup_file" in spec and "seed_file" not in spec
-        assert not any("reported" in e for e in spec.get("experiments", {}).values())
+        assert "printed" not in spec and not any("reported" in e for e in spec.get("experiments", {}).values())
         assert set(load_yaml(ROOT / "studies" / f"{study}.page.yaml")) == {"report"}
-        assert set(load_yaml(ROOT / "studies" / f"{study}.printed.yaml")) <= {"experiments", "analyses", "settings"}
+        assert set(load_yaml(ROOT / "studies" / f"{study}.printed.yaml")) <= {"numbers", "claims", "illegible",
+                                                                             "transcripts"}
 
 
 ERRORS = [  # (file, old text, new text, the error must contain)
@@ -196,30 +229,33 @@ ERRORS = [  # (file, old text, new text, the error must contain)
     ("studies/kmnist_tricks.yaml", "train_subset: 10000}\n    grid: {optimizer.lr: [0.0005, 0.001,",
      "train_subset: 10000}\n    grid: {optimizer.lr: [0.0005, -0.001,",
      "studies/kmnist_tricks.yaml: studies.kmnist_tricks.experiments.lr_sweep (run lr--0.001): optimizer.lr"),
-    ("studies/kmnist_tricks.printed.yaml", "lr-0.0005: {", "lr-9: {",
-     "studies/kmnist_tricks.printed.yaml: studies.kmnist_tricks.experiments.lr_sweep.reported: no run named lr-9"),
-    ("studies/kmnist_tricks.printed.yaml", "lr-0.0005: {train_acc: 0.9348,", "lr-0.0005: {train_acc: high,",
-     "studies/kmnist_tricks.printed.yaml: studies.kmnist_tricks.experiments.lr_sweep.reported.lr-0.0005.train_acc"),
+    ("studies/kmnist_tricks.printed.yaml", "numbers:\n",
+     "numbers:\n  - {run: lr_sweep/lr-9, quantity: val_acc, printed: 0.5, source: x}\n",
+     "studies/kmnist_tricks.printed.yaml: studies.kmnist_tricks.printed: number lr_sweep/lr-9.val_acc: no run "
+     "'lr_sweep/lr-9' in the study"),
+    ("studies/kmnist_tricks.printed.yaml", "numbers:\n",
+     "numbers:\n  - {run: lr_sweep/lr-0.001, quantity: val_acc, printed: high, source: x}\n",
+     "studies/kmnist_tricks.printed.yaml: studies.kmnist_tricks.printed: numbers[0]: 'high' is not a number"),
     ("studies/cifar_cnn.page.yaml", "- name: shared_block", "- name: Shared-Block",
      "studies/cifar_cnn.page.yaml: studies.cifar_cnn.report.quirks[2].name"),
     ("studies/fashion_mlp.yaml", "title: \"Fashion-MNIST MLP sweeps", "titel: \"Fashion-MNIST MLP sweeps",
      "studies/fashion_mlp.yaml: studies.fashion_mlp: unknown key 'titel'"),
     ("studies/scratch_backprop.printed.yaml", "quantity: sigmoid.x, format: f6", "quantity: sigmoid.x, format: g6",
-     "studies/scratch_backprop.printed.yaml: studies.scratch_backprop.settings: reported.printed[0].format"),
+     "studies/scratch_backprop.printed.yaml: studies.scratch_backprop.printed: numbers[0].format"),
     ("studies/scratch_backprop.yaml", "demo_size: 5", "demo_size: five",
      "studies/scratch_backprop.yaml: studies.scratch_backprop.settings: components.demo_size"),
     ("studies/kmnist_tricks.yaml", "  epoch_time: {kind: epoch_time, experiments: [models, shl]",
      "  epoch_time: {kind: epoch_time, experiments: [models, nope]",
      "studies/kmnist_tricks.yaml: studies.kmnist_tricks.tables.epoch_time.experiments: no experiment named 'nope'"),
     # content in the wrong file, and files that do not fit together: one line each
-    ("studies/kmnist_tricks.printed.yaml", "  lr_sweep:\n    reported:", "  lr_sweep:\n    epochs: 3\n    reported:",
-     "studies/kmnist_tricks.printed.yaml: experiments.lr_sweep.epochs: does not belong in this file"),
-    ("studies/kmnist_tricks.printed.yaml", "  lr_sweep:\n    reported:", "  lr_sweeps:\n    reported:",
-     "studies/kmnist_tricks.printed.yaml: experiments.lr_sweeps: studies/kmnist_tricks.yaml has no experiment"),
+    ("studies/kmnist_tricks.printed.yaml", "numbers:\n", "epochs: 3\nnumbers:\n",
+     "studies/kmnist_tricks.printed.yaml: studies.kmnist_tricks.printed: <top level>: unknown key 'epochs'"),
     ("studies/cifar_cnn.page.yaml", "report:", "title: x\nreport:",
      "studies/cifar_cnn.page.yaml: title: does not belong in this file"),
+    ("studies/cifar_cnn.yaml", "\nexperiments:\n", "\nprinted: {numbers: []}\nexperiments:\n",
+     "studies/cifar_cnn.yaml: printed: belongs in studies/cifar_cnn.printed.yaml"),
     ("studies/cifar_cnn.yaml", "  p1:\n", "  p1:\n    reported: {}\n",
-     "studies/cifar_cnn.yaml: experiments.p1.reported: belongs in studies/cifar_cnn.printed.yaml"),
+     "studies/cifar_cnn.yaml: studies.cifar_cnn.experiments.p1: unknown key 'reported'"),
     ("studies/fashion_mlp.yaml", "defaults:\n  dataset", "defaults:\n dataset: [\n  dataset",
      "studies/fashion_mlp.yaml:10:8: invalid YAML"),
     ("config.yaml", "studies: [kmnist_tricks, fashion_mlp,", "studies: [kmnist_tricks, kmnist_tricks, fashion_mlp,",
@@ -250,9 +286,8 @@ def test_editing_one_study_file_value_changes_exactly_its_runs(tmp_path):
     before = resolve(_raw(ROOT), root=ROOT)
     root = _project_copy(tmp_path, [("studies/kmnist_tricks.yaml",
                                      "grid: {clip_grad_norm: [0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}",
-                                     "grid: {clip_grad_norm: [0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.5]}"),
-                                    ("studies/kmnist_tricks.printed.yaml",
-                                     "clip-3.0: {train_acc: 0.94155, val_acc: 0.8482}", "clip-3.5: {}")])
+                                     "grid: {clip_grad_norm: [0.1, 0.5, 1.0, 1.5, 2.0, 2.5, 3.5]}")])
+    _edit_ledger(root, K, lambda led: _drop_run_numbers(led, "clip_sweep/clip-3.0"))
     after = resolve(_raw(root), root=root)
     assert set(before.runs) - set(after.runs) == {f"{K}/clip_sweep/clip-3.0"}
     assert set(after.runs) - set(before.runs) == {f"{K}/clip_sweep/clip-3.5"}
@@ -263,14 +298,17 @@ def test_editing_a_printed_number_changes_no_run_settings(tmp_path):
     from conftest import ROOT
 
     before = resolve(_raw(ROOT), root=ROOT)
-    root = _project_copy(tmp_path, [("studies/kmnist_tricks.printed.yaml", "lr-0.0005: {train_acc: 0.9348,",
-                                     "lr-0.0005: {train_acc: 0.9349,"),
-                                    ("studies/cifar_cnn.page.yaml", "Problem 1a: a two-convolution CNN",
+    root = _project_copy(tmp_path, [("studies/cifar_cnn.page.yaml", "Problem 1a: a two-convolution CNN",
                                      "Problem 1a: a CNN")])
+
+    def bump(led):
+        n = next(n for n in led["numbers"] if n.get("run") == "lr_sweep/lr-0.0005" and n["quantity"] == "val_acc")
+        n["printed"] = 0.8356
+    _edit_ledger(root, K, bump)
     after = resolve(_raw(root), root=root)
     assert {k: r.settings for k, r in before.runs.items()} == {k: r.settings for k, r in after.runs.items()}
-    changed = {k for k in before.runs if before.runs[k].reported != after.runs[k].reported}
-    assert changed == {f"{K}/lr_sweep/lr-0.0005"}
+    b, a = ({n["id"]: n for n in r.ledgers[K]["numbers"]} for r in (before, after))
+    assert {i for i in b if b[i] != a.get(i)} == {"lr_sweep/lr-0.0005.val_acc"}
 
 
 def test_study_resources_say_which_runs_want_a_gpu(base_config):

@@ -43,7 +43,7 @@ def test_fake_site_loads_without_broken_images_or_missing_tables(tmp_path):
     assert res["ok"], {n: c["problems"] for n, c in res["pages"].items()}
     page, index = res["pages"]["fake"], res["pages"]["index"]
     assert page["loaded"] and page["images"] == 4 and page["broken_images"] == []
-    assert page["tables"] == 3 and page["missing_tables"] == []          # reproduction + 2 study tables
+    assert page["tables"] == 4 and page["missing_tables"] == []   # reproduction, claims + 2 study tables
     assert page["title"].startswith("[SYNTHETIC]")
     assert index["loaded"] and index["tables"] == 1 and index["errors"] == []   # fake.summary.js loaded
     for c in res["pages"].values():

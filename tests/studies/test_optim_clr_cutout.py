@@ -43,6 +43,15 @@ def test_run_counts_and_epochs(cfg):
     assert len(cfg.study_runs(STUDY)) == 41
 
 
+def _printed(cfg, experiment: str) -> dict:
+    """The ledger's numbers of an experiment's runs: {"exp/run": {(quantity, epoch): printed}}."""
+    out: dict = {}
+    for n in cfg.ledgers[STUDY]["numbers"]:
+        if n["where"] == "run" and n["name"].split("/")[0] == experiment and n["printed"] is not None:
+            out.setdefault(n["name"], {})[(n["quantity"], n["epoch"])] = n["printed"] / n["scale"]
+    return out
+
+
 def test_p1_keras_optimizers_and_pixels(cfg):
     for exp, dropout in (("p1_l2", False), ("p1_dropout", True)):
         runs = _runs(cfg, exp)
@@ -56,9 +65,9 @@ def test_p1_keras_optimizers_and_pixels(cfg):
             assert s["batch_size"] == 32
             assert (s.get("l2") or {}) == ({} if dropout else {"coef": 0.01, "params": "kernels"})
         # the write-up's numbers sit on the as-run runs only
-        assert {n for n, r in runs.items() if r.reported} == {f"{o}_scale-false" for o in KERAS_OPTS}
-    assert _runs(cfg, "p1_l2")["keras_adagrad_scale-false"].reported == {
-        "train_loss": pytest.approx(15.6897, abs=1e-4), "val_acc": pytest.approx(0.444, abs=1e-4)}
+        assert {n.split("/")[1] for n in _printed(cfg, exp)} == {f"{o}_scale-false" for o in KERAS_OPTS}
+    assert _printed(cfg, "p1_l2")["p1_l2/keras_adagrad_scale-false"] == {
+        ("train_loss", "last"): pytest.approx(15.6897, abs=1e-4), ("val_acc", "last"): pytest.approx(0.444, abs=1e-4)}
 
 
 def test_p2_range_test_clr_and_batch_settings(cfg):
@@ -75,7 +84,8 @@ def test_p2_range_test_clr_and_batch_settings(cfg):
     assert clr["clr_as_run"].settings["schedule"]["min_lr"] == clr["clr_as_run"].settings["schedule"]["max_lr"] == 1e-3
     assert "bounds_from" not in clr["clr_as_run"].settings["schedule"]
     assert all(r.settings["schedule"]["mode"] == "exp_range" for r in clr.values())
-    assert clr["clr_as_run"].reported == {"val_acc@20": 0.9015, "val_acc@40": 0.9208}
+    assert {k: v for k, v in _printed(cfg, "p2_clr")["p2_clr/clr_as_run"].items()
+            if k in (("val_acc", 20), ("val_acc", 40))} == {("val_acc", 20): 0.9015, ("val_acc", 40): 0.9208}
 
     batch = _runs(cfg, "p2_batch")
     sizes = sorted(r.settings["batch_size"] for r in batch.values())
@@ -98,7 +108,8 @@ def test_p4_settings(cfg):
     aug = _runs(cfg, "p4_bataug")
     assert sorted(r.settings["augment"]["repeat"] for r in aug.values()) == [1, 2, 4, 8, 16]
     assert all(r.settings["augment"]["cutout"] == 12 and r.settings["batch_size"] == 64 for r in aug.values())
-    assert [aug[f"m-{m}"].reported["train_seconds"] for m in (1, 2, 4, 8, 16)] == pytest.approx(
+    printed = _printed(cfg, "p4_bataug")
+    assert [printed[f"p4_bataug/m-{m}"][("train_seconds", "last")] for m in (1, 2, 4, 8, 16)] == pytest.approx(
         [815.8, 1008.6, 1361.3, 2330.3, 3645.7], abs=0.05)
 
 
@@ -144,7 +155,10 @@ def test_final_vs_setting_needs_x_and_y():
 
 # ----------------------------------------------------------------------------- P3 analyses
 def _analysis(cfg, name, out, **kw):
-    analyses.run_analysis(cfg.studies[STUDY]["analyses"][name], str(out), **kw)
+    """Run one analysis as rule `analysis` does (its spec, and the ledger transcripts it names)."""
+    spec = cfg.studies[STUDY]["analyses"][name]
+    printed = {k: cfg.ledgers[STUDY]["transcripts"][k] for k in spec.get("transcripts", [])}
+    analyses.run_analysis(spec, str(out), printed=printed, **kw)
     return pd.read_csv(out)
 
 
@@ -164,16 +178,24 @@ def test_p3_tables(cfg, tmp_path):
 
 
 def test_p3_summary_flags_the_slips(cfg, tmp_path):
-    df = _analysis(cfg, "p3_summary", tmp_path / "s.csv").set_index("quantity")
-    assert df.loc["alexnet_total_params", "ours"] == df.loc["alexnet_total_params", "seed"] == 62_378_344
+    from dlrepro.reproduction.compare import reproduction_table
+    from dlrepro.reproduction.ours import StudyOutputs
+
+    out = tmp_path / "s.csv"
+    df = _analysis(cfg, "p3_summary", out).set_index("quantity")
+    assert df.loc["alexnet_total_params", "ours"] == 62_378_344
     assert df.loc["vgg19_conv3_256_512_params", "ours"] == 1_179_648
-    assert df.loc["vgg19_conv3_256_512_params", "seed"] == 117_948
     assert "slip" in df.loc["vgg19_conv3_256_512_params", "note"]
     assert df.loc["vgg19_param_slips", "ours"] == 8   # conv9 .. conv16
-    for q, v in {"receptive_field_3x5x5": 13, "inception_naive_depth": 672, "inception_reduced_depth": 480,
-                 "inception_naive_macs": 1_115_684_864, "inception_reduced_macs": 354_418_688,
-                 "inception_macs_saved": 761_266_176}.items():
-        assert df.loc[q, "ours"] == v and df.loc[q, "diff"] == 0, q
+    # the write-up's P3 numbers through the one comparison: its slips read `differs`
+    numbers = [n for n in cfg.ledgers[STUDY]["numbers"] if n["where"] == "analysis" and n["name"] == "p3_summary"]
+    table = reproduction_table(STUDY, numbers, StudyOutputs(analyses={"p3_summary": str(out)}), cfg.tolerances)
+    verdict = dict(zip(table["quantity"], table["verdict"]))
+    assert verdict["alexnet_total_params"] == "match"
+    assert verdict["vgg19_conv3_256_512_params"] == verdict["vgg19_conv3_512_512_params"] == "differs"
+    for q in ("receptive_field_3x5x5", "inception_naive_depth", "inception_reduced_depth", "inception_naive_macs",
+              "inception_reduced_macs", "inception_macs_saved"):
+        assert verdict[q] == "match", q
 
 
 def test_unknown_p3_table_is_an_error(tmp_path):
@@ -195,18 +217,23 @@ def _edited_copy(tmp_path, rel, old, new):
 
 
 def test_p3_printed_numbers_reach_only_the_analyses_that_show_them(cfg, tmp_path):
-    """Each P3 analysis's spec (the rule's `spec` param) carries the parts of the write-up's
-    printed numbers it compares against, so editing one reruns exactly those analyses."""
+    """Each P3 analysis's spec names the parts of the write-up's printed tables (the ledger's
+    transcripts) it reads; the rule passes only those as its `printed` param, so editing one
+    reruns exactly those analyses."""
     a = cfg.studies[STUDY]["analyses"]
-    parts = {name: sorted(spec.get("printed", {})) for name, spec in a.items() if spec["kind"].startswith("p3_")}
+    parts = {name: sorted(spec.get("transcripts", [])) for name, spec in a.items() if spec["kind"].startswith("p3_")}
     assert parts == {"alexnet_params": ["alexnet"], "vgg19": ["vgg19"], "receptive_field": ["receptive_field"],
                      "inception_ops": ["inception"], "inception_summary": ["inception"],
                      "p3_summary": ["alexnet", "inception", "receptive_field", "vgg19"]}
-    assert not any("printed" in spec for name, spec in a.items() if not spec["kind"].startswith("p3_"))
+    assert not any("transcripts" in spec for name, spec in a.items() if not spec["kind"].startswith("p3_"))
+
+    def params(c):  # what rule `analysis` passes as `printed`
+        tr = c.ledgers[STUDY]["transcripts"]
+        return {n: {k: tr.get(k) for k in spec.get("transcripts", [])} for n, spec in a.items()}
     edited = resolve(load_config(_edited_copy(tmp_path, f"studies/{STUDY}.printed.yaml",
-                                              '"(3*3*256)*512 = 117948"', '"(3*3*256)*512 = 1179648"')))
-    changed = {n for n in a if edited.studies[STUDY]["analyses"][n] != a[n]}
-    assert changed == {"vgg19", "p3_summary"}       # YAML anchors: p3_summary shares the table
+                                              "(3*3*256)*512 = 117948", "(3*3*256)*512 = 1179648")))
+    before, after = params(cfg), params(edited)
+    assert {n for n in a if before[n] != after[n]} == {"vgg19", "p3_summary"}
     assert {k: r.settings for k, r in edited.runs.items()} == {k: r.settings for k, r in cfg.runs.items()}
 
 
@@ -228,15 +255,15 @@ def _rows(n, loss0, acc=0.5):
 
 
 def test_final_vs_setting_figure_and_table(tmp_path):
-    finals, metrics, reported = [], [], {}
+    finals, metrics, printed = [], [], {}
     for m in (1, 2, 4, 8, 16):
         mp, fp = _fake_run(tmp_path, "p4_bataug", f"m-{m}", {"augment": {"repeat": m, "cutout": 12}}, _rows(3, 2.0 * m))
         finals.append(fp)
         metrics.append(mp)
-        reported[f"{STUDY}/p4_bataug/m-{m}"] = {"train_seconds": 800.0 * m ** 0.5}
-    spec = {"kind": "final_vs_setting", "x": "augment.repeat", "y": "train_seconds", "logx": True, "show_reported": True}
+        printed[f"{STUDY}/p4_bataug/m-{m}"] = {"train_seconds": 800.0 * m ** 0.5}
+    spec = {"kind": "final_vs_setting", "x": "augment.repeat", "y": "train_seconds", "logx": True, "show_printed": True}
     out = tmp_path / "time.png"
-    final_vs_setting(finals, str(out), spec, title="t", reported=reported)
+    final_vs_setting(finals, str(out), spec, title="t", printed=printed)
     assert out.stat().st_size > 5000
     with open(finals[2]) as fh:
         f = json.load(fh)

@@ -140,7 +140,15 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path, data_file, kill_after):
     for line in proc.stdout:
         if line.startswith(f"epoch {kill_after}/") or time.time() > deadline:
             break
-    time.sleep(0.1)  # the checkpoint write follows the log line
+    # the checkpoint write follows the log line: strike once it is on disk, inside the next
+    # epoch's 0.4 s pause (a fixed sleep loses this race on a loaded machine)
+    while time.time() < deadline:
+        try:
+            if len(pd.read_csv(ckpt / "metrics.partial.csv")) >= kill_after:
+                break
+        except (OSError, pd.errors.EmptyDataError):
+            pass
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "metrics.csv").exists()  # nothing half written

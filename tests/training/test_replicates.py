@@ -39,7 +39,8 @@ def test_each_replicate_is_the_run_with_its_own_seed(tmp_path, data_file, monkey
     monkeypatch.setenv("DLREPRO_REPLICATES", strategy)
     s = settings(epochs=2, model_args={"arch": arch}, clip_grad_norm=0.5, l2={"coef": 1e-4})
     df, final = _run(tmp_path, data_file, {**s, "replicates": 3}, "rep")
-    assert list(df.columns) == METRIC_COLUMNS + [f"{c}_std" for c in STD_COLUMNS]
+    # the run has an L2 term: Keras's validation loss with it is logged too (val_loss_reg)
+    assert list(df.columns) == METRIC_COLUMNS + ["val_loss_reg"] + [f"{c}_std" for c in STD_COLUMNS]
     reps = final["replicates"]
     assert reps["n"] == 3 and reps["seeds"] == [3, 4, 5] and len(reps["metrics"]) == 3
     singles = []

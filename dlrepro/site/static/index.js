@@ -7,11 +7,13 @@
   Array.prototype.forEach.call(document.querySelectorAll('tr[data-study]'),function(tr){
     var s=S[tr.getAttribute('data-study')];var v=tr.querySelector('.verdicts'),c=tr.querySelector('.compute');
     if(!s){v.textContent='page not built yet';return;}
-    v.innerHTML='';['match','explained','differs','missing'].forEach(function(k){
+    v.innerHTML='';['match','explained','differs','missing','illegible'].forEach(function(k){
       if(s.verdicts[k]){var b=document.createElement('span');b.className='badge v-'+k;b.textContent=k+' '+s.verdicts[k];
         v.appendChild(b);v.appendChild(document.createTextNode(' '));}});
-    tr.querySelector('.n-reported').textContent=s.n_reported;
-    if(!s.n_reported)v.textContent='no reported numbers';
+    tr.querySelector('.n-printed').textContent=s.n_printed;
+    if(!s.n_printed)v.textContent='no printed numbers';
+    var cl=s.claims||{n:0};
+    tr.querySelector('.claims').textContent=cl.n?(cl.hold_on_writeup+' / '+cl.hold_on_ours+' of '+cl.n):'—';
     c.textContent=fmt(s.compute_s);
     if(s.synthetic)tr.querySelector('.title').insertAdjacentHTML('beforeend',' <span class="badge v-differs">synthetic</span>');
   });

@@ -1,13 +1,13 @@
 """Analysis kinds of write-up 003 (study ``optim_clr_cutout``), registered with
 :func:`dlrepro.outputs.analyses.analysis` (``dlrepro.outputs.analyses`` imports this module).
-Both get the write-up's printed P3 numbers as ``printed`` (the analysis's
-``printed`` in ``studies/optim_clr_cutout.printed.yaml``):
+Both get the write-up's printed P3 tables as ``printed`` (the parts of the ledger's
+``transcripts`` in ``studies/optim_clr_cutout.printed.yaml`` their spec names):
 
 ``p3_table``        one P3 architecture-arithmetic table of :mod:`dlrepro.studies.optim_clr_cutout.arithmetic`
                     (``args.table``: alexnet_params | vgg19 | receptive_field |
                     inception_ops | inception_summary), computed from real modules
-``p3_summary``      the P3 headline numbers, quantity | ours | seed | diff | note (the
-                    columns of :func:`dlrepro.outputs.analyses.compare_rows`)
+``p3_summary``      the P3 headline numbers, quantity | ours | note (the ledger's
+                    ``analysis: p3_summary`` numbers compare them)
 
 The study's other analyses (cutout examples, LR range test, LR schedule) are generic:
 :mod:`dlrepro.outputs.training_analyses`.
@@ -15,13 +15,13 @@ The study's other analyses (cutout examples, LR range test, LR schedule) are gen
 from __future__ import annotations
 
 from dlrepro.ioutil import write_csv
-from dlrepro.outputs.analyses import analysis, compare_rows
+from dlrepro.outputs.analyses import analysis, value_rows
 from dlrepro.studies.optim_clr_cutout import arithmetic
 
 
 # ----------------------------------------------------------------------------- P3 tables
 @analysis("p3_table")
-def _p3_table(args, out, data_path, reported, printed=None):
+def _p3_table(args, out, data_path, printed=None):
     key = args.get("table")
     if key not in arithmetic.TABLES:
         raise ValueError(f"p3_table: args.table must be one of {sorted(arithmetic.TABLES)}, got {key!r}")
@@ -59,11 +59,9 @@ def p3_numbers(printed: dict) -> tuple[dict, dict]:
 
 
 @analysis("p3_summary")
-def _p3_summary(args, out, data_path, reported, printed=None):
+def _p3_summary(args, out, data_path, printed=None):
     values, notes = p3_numbers(printed)
-    df = compare_rows(values, reported)
-    for col in ("ours", "seed", "writeup", "diff"):   # counts: integers beside missing write-up numbers
-        if col in df:
-            df[col] = df[col].astype("Int64")
+    df = value_rows(values)
+    df["ours"] = df["ours"].astype("Int64")
     df["note"] = [notes.get(q, "") for q in df["quantity"]]
     write_csv(out, df)

@@ -4,7 +4,7 @@ Every number here comes from instantiated PyTorch modules (:mod:`.architectures`
 parameter tensors, shapes propagated by an actual forward pass, FLOPs from
 ``torch.utils.flop_counter``), never typed in. The write-up's own numbers are set beside
 the computed ones and every disagreement is flagged: each table function takes them as
-its first argument ``printed`` (``analyses.<name>.printed`` of
+its first argument ``printed`` (the ledger's ``transcripts`` in
 ``studies/optim_clr_cutout.printed.yaml``, passed on by the analysis rule;
 :func:`printed_numbers` reads them all): parts ``alexnet``, ``vgg19``, ``receptive_field``
 and ``inception``, each read by the tables that compare against it.
@@ -41,17 +41,14 @@ PRINTED_FILE = "studies/optim_clr_cutout.printed.yaml"   # relative to the proje
 
 # --------------------------------------------------------------------------- helpers
 def printed_numbers(root: str | Path = ".") -> dict[str, Any]:
-    """Every P3 number of the write-up, as transcribed in ``studies/optim_clr_cutout.printed.yaml``
-    under ``root``: the union of its analyses' ``printed`` parts (``alexnet``, ``vgg19``,
+    """Every P3 table of the write-up, as transcribed in the ``transcripts`` of
+    ``studies/optim_clr_cutout.printed.yaml`` under ``root`` (``alexnet``, ``vgg19``,
     ``receptive_field``, ``inception``). For tests and interactive use; the pipeline passes
-    each analysis its own part."""
+    each analysis the parts its spec names."""
     import yaml
 
     data = yaml.safe_load((Path(root) / PRINTED_FILE).read_text())
-    out: dict[str, Any] = {}
-    for spec in (data.get("analyses") or {}).values():
-        out.update(spec.get("printed") or {})
-    return out
+    return dict(data.get("transcripts") or {})
 
 
 def _part(printed: dict | None, key: str) -> Any:

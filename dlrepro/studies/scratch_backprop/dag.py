@@ -14,8 +14,9 @@ TABLES = {
     "gradient_checks_central": ("scratch_components", "1.2-1.4 components"),
     "gradient_checks_scipy": ("scratch_components", "1.2-1.4 components"),
     "digits_final": ("scratch_digits_final", "1.6 digits runs"),
-    "writeup_comparison": ("scratch_comparison", "acceptance: write-up vs ours"),
-    "writeup_comparison_summary": ("scratch_comparison", "acceptance: write-up vs ours"),
+    "reproduction": ("scratch_comparison", "reproduction: write-up vs ours"),
+    "claims": ("scratch_comparison", "reproduction: write-up vs ours"),
+    "reproduction_summary": ("scratch_comparison", "reproduction: write-up vs ours"),
 }
 FIGURES = {
     "gd_contour_paths": ("scratch_gd", "1.1 gradient descent"),
@@ -55,10 +56,29 @@ def targets(results: str, run_names: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def printed_epochs(plan: dict, printed: dict, run: str) -> dict | None:
-    """The write-up's printed epochs of a digits run: markers on the as-run curves only
-    (plan init "seed": the write-up's own seeded initialisation)."""
-    return printed.get("epochs", {}).get(run) if plan["init"] == "seed" else None
+def printed_runs(numbers: list[dict]) -> list[str]:
+    """Digits runs whose training log the write-up printed (ledger quantities
+    ``digits.<run>.<key>[epoch]``), in ledger order."""
+    runs = [n["quantity"].split(".")[1] for n in numbers if n["quantity"].startswith("digits.")]
+    return list(dict.fromkeys(runs))
+
+
+def printed_epochs(plan: dict, numbers: list[dict], run: str) -> dict | None:
+    """The write-up's printed epochs of a digits run (``{loss_train: [...], ...}``, None where
+    illegible): markers on the as-run curves only (plan init "seed": the write-up's own
+    seeded initialisation)."""
+    if plan["init"] != "seed":
+        return None
+    out: dict[str, list] = {}
+    prefix = f"digits.{run}."
+    for n in numbers:
+        if n["quantity"].startswith(prefix):
+            key, _, idx = n["quantity"][len(prefix):].partition("[")
+            i = int(idx.rstrip("]"))
+            vals = out.setdefault(key, [])
+            vals += [None] * (i + 1 - len(vals))
+            vals[i] = n["printed"]
+    return out or None
 
 
 def curves_title(plan: dict, run: str, labels: dict[str, str]) -> str:

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from dlrepro.ioutil import save_figure, write_csv, write_json
-from dlrepro.studies.scratch_backprop import checks, compare, digits, gd, plots
+from dlrepro.studies.scratch_backprop import checks, digits, gd, plots, values
+
+STUDY = "scratch_backprop"
 
 __all__ = ["gd_stage", "components_stage", "data_stage", "digits_run_stage", "digits_curves_stage",
            "digits_final_stage", "comparison_stage", "read_history"]
@@ -159,21 +161,33 @@ def digits_final_stage(final_paths: list[str], labels: dict, out_csv: str) -> pd
 
 
 # ----------------------------------------------------------------------------- acceptance
-def comparison_stage(reported: dict, components_json: str, stats_json: str, gd_runs_csv: str,
-                     gd_min_csv: str, metrics: dict[str, str], out: dict) -> pd.DataFrame:
-    """The write-up-vs-ours table of every printed number (``out['table']``) and its
-    per-group summary (``out['summary']``)."""
+def computed_values(components_json: str, stats_json: str, gd_runs_csv: str, gd_min_csv: str,
+                    metrics: dict[str, str]) -> dict:
+    """Every value of ours the write-up's numbers are compared with, by quantity name."""
     with open(components_json) as fh:
         ours = dict(json.load(fh)["values"])
     with open(stats_json) as fh:
         stats = json.load(fh)
     ours.update({f"data.{k}": v for k, v in stats.items() if not isinstance(v, (str, dict, bool))})
-    ours.update(compare.gd_values(pd.read_csv(gd_runs_csv), pd.read_csv(gd_min_csv).iloc[0].to_dict()))
+    ours.update(values.gd_values(pd.read_csv(gd_runs_csv), pd.read_csv(gd_min_csv).iloc[0].to_dict()))
     for run, path in metrics.items():
-        ours.update(compare.epoch_values(run, read_history(path)))
-    table = compare.comparison_table(reported, ours)
+        ours.update(values.epoch_values(run, read_history(path)))
+    return ours
+
+
+def comparison_stage(ledger: dict, tolerances: dict, components_json: str, stats_json: str, gd_runs_csv: str,
+                     gd_min_csv: str, metrics: dict[str, str], out: dict) -> pd.DataFrame:
+    """The reproduction table of every printed number (``out['table']``), the claims
+    (``out['claims']``) and the per-section summary (``out['summary']``), through the
+    one comparison of :mod:`dlrepro.reproduction`."""
+    from dlrepro.reproduction.compare import claims_table, reproduction_table
+    from dlrepro.reproduction.ours import StudyOutputs
+
+    outputs = StudyOutputs(values=computed_values(components_json, stats_json, gd_runs_csv, gd_min_csv, metrics))
+    table = reproduction_table(STUDY, ledger["numbers"], outputs, tolerances)
     write_csv(out["table"], table)
-    write_csv(out["summary"], compare.summarise(table))
+    write_csv(out["claims"], claims_table(ledger["claims"], ledger["numbers"], outputs))
+    write_csv(out["summary"], values.summarise(table))
     return table
 
 

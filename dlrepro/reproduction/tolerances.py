@@ -1,7 +1,8 @@
 """Tolerances of the reproduction verdicts, from the config's ``tolerances`` mapping:
 ``name -> number``; the most specific name wins, from ``{study}/{experiment}/{run}.{metric}``
 down to ``{metric}`` and ``default``. A name ending in ``%`` is relative, in percent of the
-reported value. A number with no tolerance must match exactly."""
+reported value, in our units (a printed percentage is compared as a fraction). A number with
+no tolerance must match to the precision the write-up printed it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
