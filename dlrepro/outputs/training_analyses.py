@@ -1,6 +1,8 @@
 """Analysis kinds that read training runs or the prepared data, for any study (rule
 ``analysis``), registered with :func:`dlrepro.outputs.analyses.analysis`:
 
+``samples``         a grid of training images with their labels, from the prepared data
+                    set (one per class, or the first N): a write-up's preview of its data
 ``cutout_examples`` training images before / after one cutout square, from the prepared
                     data set, cut out by the function training uses
 ``lr_range_test``   loss vs learning rate of a recorded range test (log x) with the
@@ -20,6 +22,45 @@ import pandas as pd
 from dlrepro.ioutil import save_figure
 from dlrepro.outputs.analyses import analysis
 from dlrepro.outputs.plotting import plt, stamp, style
+
+
+# ----------------------------------------------------------------------------- samples
+def sample_indices(labels, mode: str, n: int) -> list[int]:
+    """``first``: the first n images; ``per_class``: the first image of each class, in class
+    order (at most n)."""
+    labels = [int(v) for v in labels]
+    if mode == "first":
+        return list(range(min(n, len(labels))))
+    if mode != "per_class":
+        raise ValueError(f"samples: args.mode must be first or per_class, got {mode!r}")
+    first: dict[int, int] = {}
+    for i, y in enumerate(labels):
+        first.setdefault(y, i)
+    return [first[c] for c in sorted(first)][:n]
+
+
+@analysis("samples")
+def _samples(args, out, data_path):
+    """``args``: mode (per_class | first), n, cols, title. Images of the prepared training
+    set with their class names; the stamp says when the data are synthetic stand-ins."""
+    import torch
+
+    d = torch.load(data_path, weights_only=False)
+    idx = sample_indices(d["train_y"].tolist(), args.get("mode", "per_class"), int(args.get("n", 10)))
+    cols = int(args.get("cols", 5))
+    rows = -(-len(idx) // cols)
+    style()
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.1 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, idx):
+        img = d["train_x"][i].float() / 255
+        ax.imshow(img.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray" if img.shape[0] == 1 else None,
+                  interpolation="nearest", vmin=0, vmax=1)
+        ax.set_title(f"{d['classes'][int(d['train_y'][i])]}", fontsize=8)
+    fig.suptitle(args.get("title", "Training images"), fontsize=10)
+    stamp(fig, bool(d.get("synthetic")))
+    save_figure(fig, out)
 
 
 # ----------------------------------------------------------------------------- cutout
