@@ -216,10 +216,18 @@ def check_references(expanded: dict, runs: set[str], analyses: set[str], tables:
     for r in expanded["numbers"]:
         check(r["where"], r["name"], f"number {r['id']}")
     ids = {r["id"] for r in expanded["numbers"]}
+
+    def leaves(op):  # the operands inside a `diff`, recursively
+        if isinstance(op, dict) and "diff" in op:
+            for o in op["diff"]:
+                yield from leaves(o)
+        else:
+            yield op
+
     for c in expanded["claims"]:
         for key in ("subject", "left", "right"):
             ops = [c[key]] if key in c else []
-            for op in ops + (c.get("among", []) if key == "subject" else []):
+            for op in (x for top in ops + (c.get("among", []) if key == "subject" else []) for x in leaves(top)):
                 if isinstance(op, str) and op not in ids:
                     problems.append(f"claim {c['id']}: {op!r} is no number id of the ledger")
                 elif isinstance(op, dict):
