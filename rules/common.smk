@@ -19,7 +19,7 @@ os.environ.update(
 )
 
 from dlrepro.config import ConfigError, resolve
-from dlrepro.config.ledger import printed_by_run
+from dlrepro.config.ledger import claim_operands, printed_by_run
 from dlrepro.reproduction.tolerances import tolerances_for_study
 from dlrepro.site.params import STATIC_FILES
 
@@ -223,7 +223,7 @@ def ledger_sources(study):
     ledger = CFG.ledgers[study]
     where = [(n["where"], n["name"]) for n in ledger["numbers"]]
     for c in ledger["claims"]:
-        for op in [c.get("subject"), c.get("left"), c.get("right"), *c.get("among", [])]:
+        for op in claim_operands(c):
             if isinstance(op, dict):
                 kind = next((k for k in ("run", "analysis", "table") if k in op), "value")
                 where.append((kind, op.get(kind)))

@@ -17,14 +17,26 @@ def _label(op) -> str:
         return op
     if isinstance(op, (int, float)):
         return f"{op:g}"
+    if "diff" in op:
+        a, b = (_label(o) for o in op["diff"])
+        return op.get("label") or (f"|{a} - {b}|" if op.get("abs") else f"({a} - {b})")
     return op.get("label") or f"{op.get('run') or op.get('analysis') or op.get('table') or ''}.{op['quantity']}"
 
 
 def operand_values(op, numbers: dict[str, dict], ours_of: Callable[[dict], Ours]) -> tuple[float | None, float | None]:
-    """(the write-up's value, ours) of an operand: a number's id, a constant, or a quantity
-    of ours the write-up did not print (its value there is None)."""
+    """(the write-up's value, ours) of an operand: a number's id, a constant, a quantity
+    of ours the write-up did not print (its value there is None), or ``{diff: [a, b]}``,
+    a - b on each side (|a - b| with ``abs: true``; None where either is None)."""
     if isinstance(op, (int, float)):
         return float(op), float(op)
+    if isinstance(op, dict) and "diff" in op:
+        (wa, oa), (wb, ob) = (operand_values(o, numbers, ours_of) for o in op["diff"])
+
+        def sub(a, b):
+            if a is None or b is None:
+                return None
+            return abs(a - b) if op.get("abs") else a - b
+        return sub(wa, wb), sub(oa, ob)
     if isinstance(op, str):
         n = numbers[op]
         o = ours_of(n).value

@@ -353,17 +353,31 @@ class Trainer:
         pen = l2_penalty(self.model, self.s.get("l2"))
         return [0.0 if pen is None else pen.item()]
 
-    def _writeup_columns(self, tr: dict, val_loss: list[float]) -> list[dict]:
-        """Per replicate, the columns of :meth:`_columns` beyond METRIC_COLUMNS."""
+    def _validation_extras(self) -> dict:
+        """What the write-up's validation measured besides our ``val_loss``/``val_acc``, with
+        the current weights: the batch means (``loop.eval_batch_size``) and the L2 term
+        (``val_loss_reg``). Taken where the validation is: before the epoch's training with
+        ``loop.eval_before_train``, else after it."""
+        out: dict = {}
+        if self.loop["eval_batch_size"]:
+            out["batch_means"] = self._batch_mean_eval("val")
+        if "val_loss_reg" in self.columns:
+            out["l2_terms"] = self._l2_terms()
+        return out
+
+    def _writeup_columns(self, tr: dict, val_loss: list[float], measured: dict | None = None) -> list[dict]:
+        """Per replicate, the columns of :meth:`_columns` beyond METRIC_COLUMNS (``measured``:
+        :meth:`_validation_extras` taken before the epoch's training; None: now)."""
+        measured = self._validation_extras() if measured is None else measured
         extra: list[dict] = [{} for _ in range(self.n_rep)]
         if self.loop["eval_batch_size"]:
-            bl, ba = self._batch_mean_eval("val")
+            bl, ba = measured["batch_means"]
             acc_sum = _as_list(tr["acc_sum"])
             for r in range(self.n_rep):
                 extra[r].update(train_acc_batchmean=acc_sum[r] / max(1, tr["n_batches"]),
                                 val_loss_batchmean=bl[r], val_acc_batchmean=ba[r])
         if "val_loss_reg" in self.columns:
-            for r, pen in enumerate(self._l2_terms()):
+            for r, pen in enumerate(measured["l2_terms"]):
                 extra[r]["val_loss_reg"] = val_loss[r] + pen
         return extra
 
@@ -384,6 +398,9 @@ class Trainer:
         """Train one epoch and evaluate as the run's loop options say; return (row, status).
         With replicates, ``row`` is the mean over them with ``<metric>_std`` columns and
         ``self.replica_rows`` gets one row per replicate."""
+        # the write-up's extra validation quantities, where its validation is (not timed: the
+        # write-up's loop did not run these passes besides its own)
+        measured = self._validation_extras() if self.loop["eval_before_train"] else None
         t0 = time.perf_counter()
         if self.loop["eval_before_train"]:
             val_loss, val_acc = self._eval("val")
@@ -398,7 +415,7 @@ class Trainer:
         else:
             train_acc = self._eval("train_full" if mode == "eval_full" else "train")[1]
         seconds = time.perf_counter() - t0 if self.loop["time_includes_eval"] else t_train
-        extra = self._writeup_columns(tr, val_loss)  # not timed: the write-up's loop did not run these
+        extra = self._writeup_columns(tr, val_loss, measured)  # not timed: the write-up's loop did not run these
         rows = []
         last = _as_list(tr["last_batch_loss"])
         for r in range(self.n_rep):
