@@ -304,7 +304,7 @@ def replicates_problem(s: dict) -> str | None:
                 "sweep `seed` in a grid instead")
     if s.get("compile"):
         return "replicates: `compile` is not supported together with replicates"
-    for opt in ("eval_batch_size", "final_eval"):
+    for opt in ("eval_batch_size", "final_eval", "final_eval_batch_sizes"):
         if s.get("loop", {}).get(opt):
             return (f"replicates: loop.{opt} (a write-up's batch-mean or after-training evaluation) is computed "
                     "for single runs only; sweep `seed` in a grid instead")

@@ -111,3 +111,16 @@ def _pixel_stats(args, out, data_path):
     df = value_rows(values)
     df["synthetic"] = bool(d.get("synthetic"))
     write_csv(out, df)
+
+
+@analysis("dataset_sizes")
+def _dataset_sizes(args, out, data_path):
+    """Sizes of the prepared data set's splits as the data set ships them (``train``: the
+    whole training split, before any validation split; ``test``), like a write-up's
+    ``len(dataset)`` prints."""
+    import torch
+
+    d = torch.load(data_path, weights_only=False)
+    df = value_rows({"train": int(len(d["train_y"])), "test": int(len(d["test_y"]))})
+    df["synthetic"] = bool(d.get("synthetic"))
+    write_csv(out, df)

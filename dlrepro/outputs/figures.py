@@ -12,7 +12,10 @@ from dlrepro.outputs.plotting import plt, stamp, style
 LABELS = {"train_loss": "train loss", "train_loss_mean": "train loss (mean per batch)",
           "val_loss": "validation loss", "train_acc": "train accuracy", "val_acc": "validation accuracy",
           "lr": "learning rate", "seconds": "seconds per epoch", "val_error": "validation error",
-          "train_error": "train error", "train_seconds": "training seconds (all epochs)"}
+          "train_error": "train error", "train_seconds": "training seconds (all epochs)",
+          "train_acc_batchmean": "train accuracy (mean of per-batch values)",
+          "val_acc_batchmean": "validation accuracy (mean of per-batch values)",
+          "val_loss_batchmean": "validation loss (mean of per-batch values)"}
 #: metrics computed from the logged columns (usable as ``y`` wherever a column is)
 DERIVED = {"val_error": lambda d: 1 - d["val_acc"], "train_error": lambda d: 1 - d["train_acc"]}
 
@@ -57,9 +60,16 @@ def _status_note(ax, final: dict) -> None:
 
 
 def run_curves(metrics_csv: str, final_json: str, out_png: str, title: str) -> None:
-    """Loss (as the run logged it, and validation) and train/validation accuracy vs epoch."""
+    """Loss (as the run logged it, and validation) and train/validation accuracy vs epoch;
+    a run that logs the write-up's batch means (``loop.eval_batch_size``) is drawn with
+    them, as the write-up's own learning curves were."""
     style()
     df, final = _read(metrics_csv, final_json)
+    batchmean = all(c in df for c in ("train_acc_batchmean", "val_acc_batchmean", "val_loss_batchmean"))
+    if batchmean:  # the columns the write-up's loop printed (train_loss is already the batch mean)
+        df = df.assign(val_loss=df["val_loss_batchmean"], train_acc=df["train_acc_batchmean"],
+                       val_acc=df["val_acc_batchmean"])
+        title += " (means of per-batch values)"
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.8))
     loop = final["settings"].get("loop", {})
     summed = loop.get("logged_train_loss") == "sum"

@@ -34,7 +34,7 @@ BATCH_MEAN_COLUMNS = ["train_acc_batchmean", "val_loss_batchmean", "val_acc_batc
 EVAL_CHUNK = 4096
 LOOP_DEFAULTS = {"logged_train_loss": "mean", "train_acc": "running", "eval_before_train": False,
                  "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None,
-                 "eval_batch_size": None, "final_eval": False}
+                 "eval_batch_size": None, "final_eval": False, "final_eval_batch_sizes": {}}
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -385,13 +385,20 @@ class Trainer:
         """``loop.final_eval``: a separate evaluation pass after training, in eval mode, over
         the training set trained on, the validation set and the test set (where the run has
         one), as a write-up's evaluation cell computes it (batch means with
-        ``loop.eval_batch_size``)."""
-        ev = self._batch_mean_eval if self.loop["eval_batch_size"] else self._eval
+        ``loop.eval_batch_size``; ``loop.final_eval_batch_sizes`` gives a split its own
+        loader batch size, e.g. ``{test: 2048}`` where the write-up's test loader kept the
+        default batch size while the others changed)."""
+        sizes = self.loop.get("final_eval_batch_sizes") or {}
         out = {}
         for split in ("train", "val", "test"):
-            if self.splits.get(split) is not None:
-                loss, acc = ev(split)
-                out[f"{split}_loss"], out[f"{split}_acc"] = loss[0], acc[0]
+            if self.splits.get(split) is None:
+                continue
+            bs = sizes.get(split, self.loop["eval_batch_size"])
+            if bs:
+                loss, acc = evaluate_batch_means(self.net, self.splits[split], self.prep, self.autocast, bs)
+            else:
+                (loss,), (acc,) = self._eval(split)
+            out[f"{split}_loss"], out[f"{split}_acc"] = loss, acc
         return out
 
     def run_epoch(self, epoch: int) -> tuple[dict, str]:

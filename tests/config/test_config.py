@@ -157,10 +157,21 @@ def test_overrides_are_validated(base_config):
 
     with pytest.raises(ConfigError, match="overrides"):
         resolve({**base_config, "overrides": {"precision": "fp8"}})
-    # refused where unshareable (the first study in the list with such a run names it: a range
-    # test's record_batches, or a write-up's batch-mean evaluation, e.g. cifar_cnn's eval_batch_size)
+    # refused where unshareable, the run named: the first study with such a run (write-ups'
+    # batch means or evaluation passes, a range test's record_batches) ...
     with pytest.raises(ConfigError, match=r"\(run [\w.+-]+\): replicates: loop\.(record_batches|eval_batch_size|final_eval) "):
         resolve({**base_config, "overrides": {"replicates": 2}})
+    # ... write-up 000's batch means (every fashion_mlp run logs them) ...
+    only = {"fashion_mlp": base_config["studies"]["fashion_mlp"]}
+    with pytest.raises(ConfigError, match=r"fashion_mlp.*loop.eval_batch_size"):
+        resolve({**base_config, "studies": only, "overrides": {"replicates": 2}})
+        resolve({**base_config, "overrides": {"replicates": 2}})
+    # ... and write-up 003's range test
+    oc = copy.deepcopy(base_config["studies"]["optim_clr_cutout"])
+    oc["experiments"] = {"p2_range_test": oc["experiments"]["p2_range_test"]}
+    oc.update(figures={}, tables={}, analyses={}, printed={})
+    with pytest.raises(ConfigError, match=r"p2_range_test.*record_batches"):
+        resolve({**base_config, "studies": {"optim_clr_cutout": oc}, "overrides": {"replicates": 2}})
 
 
 # ----------------------------------------------------------------------------- study files

@@ -115,6 +115,9 @@ def test_strategy_follows_the_device(monkeypatch):
 @pytest.mark.parametrize("over,needle", [
     ({"schedule": {"name": "keras_step_plateau"}}, "keras_step_plateau"),
     ({"loop": {"record_batches": True}}, "record_batches"),
+    ({"loop": {"eval_batch_size": 64}}, "eval_batch_size"),
+    ({"loop": {"final_eval": True}}, "final_eval"),
+    ({"loop": {"final_eval_batch_sizes": {"test": 2048}}}, "final_eval_batch_sizes"),
 ])
 def test_config_refuses_what_replicates_cannot_share(base_config, over, needle):
     exp = base_config["studies"]["kmnist_tricks"]["experiments"]["debug"]
