@@ -56,7 +56,7 @@ def _judge(claim: dict, vals: list[float | None]) -> str:
         best = min(vals) if claim.get("lower_is_better") else max(vals)
         return HOLDS if subject == best else FAILS
     left, right = vals
-    right = right * claim.get("factor", 1.0)
+    right = right * claim.get("factor", 1.0) + claim.get("offset", 0.0)
     if claim["op"] in ("==", "!=") and claim.get("tolerance") is not None:
         equal = abs(left - right) <= claim["tolerance"]
         return HOLDS if equal == (claim["op"] == "==") else FAILS
@@ -79,7 +79,9 @@ def evaluate(claim: dict, numbers: dict[str, dict], ours_of: Callable[[dict], Ou
         return "—" if v is None else f"{v:.6g}"
     numbers_txt = "; ".join(f"{_label(o)}: write-up {fmt(w)}, ours {fmt(u)}" for o, (w, u) in zip(ops, pairs))
     if claim["kind"] == "compare":
-        numbers_txt += f" (left {claim['op']} {claim.get('factor', 1.0):g} x right)"
+        offset = claim.get("offset")
+        numbers_txt += (f" (left {claim['op']} {claim.get('factor', 1.0):g} x right"
+                        + (f" {'+' if offset >= 0 else '-'} {abs(offset):g}" if offset else "") + ")")
     return {"id": claim["id"], "claim": claim["text"], "on_writeup": on_writeup, "on_ours": on_ours,
             "numbers": numbers_txt, "section": claim.get("section", ""), "source": claim["source"],
             "note": claim.get("note", "")}
