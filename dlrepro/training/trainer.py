@@ -323,7 +323,7 @@ class Trainer:
         if self.schedule:
             self.schedule.on_epoch_end(epoch, row)
         status = "ok"
-        if not all(math.isfinite(r["train_loss_mean"]) for r in rows):
+        if diverged(rows):
             status = "diverged"
         elif tr["exploded"]:
             status = "stopped_loss_explosion"
@@ -343,6 +343,15 @@ class Trainer:
 
 
 STD_COLUMNS = ["train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc"]
+#: the loss and accuracy columns: a non-finite value in any of them, of any replicate, marks
+#: the run ``diverged`` at that epoch (a finite 6e34 train loss beside an infinite
+#: validation loss is a blown-up run, not an ``ok`` one)
+LOSS_ACC_COLUMNS = ("train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc")
+
+
+def diverged(rows: list[dict]) -> bool:
+    """Whether any loss or accuracy of one epoch's rows (one per replicate) is non-finite."""
+    return any(not math.isfinite(r[c]) for r in rows for c in LOSS_ACC_COLUMNS)
 
 
 def _as_list(v) -> list:
