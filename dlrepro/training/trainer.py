@@ -23,11 +23,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlrepro import models as model_zoo
+from dlrepro.config import metrics
 from dlrepro.training import augment
 from dlrepro.training.optimizers import build_optimizer
 from dlrepro.training.schedules import build_schedule
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+METRIC_COLUMNS = list(metrics.EPOCH_COLUMNS)  # metrics.csv (dlrepro.config.metrics: what figures may name)
+STD_COLUMNS = list(metrics.STD_COLUMNS)  # also logged as <column>_std by replicates
+LOSS_ACC_COLUMNS = metrics.LOSS_ACC_COLUMNS
 EVAL_CHUNK = 4096
 LOOP_DEFAULTS = {"logged_train_loss": "mean", "train_acc": "running", "eval_before_train": False,
                  "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None}
@@ -342,15 +345,12 @@ class Trainer:
         return self.model.state_dict()
 
 
-STD_COLUMNS = ["train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc"]
-#: the loss and accuracy columns: a non-finite value in any of them, of any replicate, marks
-#: the run ``diverged`` at that epoch (a finite 6e34 train loss beside an infinite
-#: validation loss is a blown-up run, not an ``ok`` one)
-LOSS_ACC_COLUMNS = ("train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc")
 
 
 def diverged(rows: list[dict]) -> bool:
-    """Whether any loss or accuracy of one epoch's rows (one per replicate) is non-finite."""
+    """Whether any loss or accuracy of one epoch's rows (one per replicate) is non-finite:
+    a finite 6e34 train loss beside an infinite validation loss is a blown-up run, not an
+    ``ok`` one (LOSS_ACC_COLUMNS)."""
     return any(not math.isfinite(r[c]) for r in rows for c in LOSS_ACC_COLUMNS)
 
 
