@@ -142,8 +142,13 @@ def _check_cycles(runs: dict, locate: Locate) -> None:
 
 # ----------------------------------------------------------------------------- figures, tables
 def _selected(runs: Iterable, study: str, spec: dict, exps: set) -> list:
+    """The runs a figure or table draws (as ``Resolved.study_runs`` selects them: a
+    setting a run lacks counts as None)."""
+    def value(r, k):
+        v = _lookup(r.settings, k)
+        return None if v is _MISSING else v
     return [r for r in runs if r.study == study and r.experiment in spec.get("experiments", exps)
-            and all(_lookup(r.settings, k) == v for k, v in spec.get("where", {}).items())]
+            and all(value(r, k) == v for k, v in spec.get("where", {}).items())]
 
 
 def _one_of(names: Iterable[str]) -> str:
