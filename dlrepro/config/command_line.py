@@ -140,3 +140,24 @@ def environment_problems(cfg, cwd: str | os.PathLike, check_gpu: bool = True) ->
                 f"(CUDA build: {torch.version.cuda or 'none'}); set device: auto (a GPU where there is one) "
                 "or cpu, e.g. --config device=auto")
     return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dlrepro.config.command_line FILE...``: read config files strictly, e.g. a
+    --configfile that Snakemake refuses as "not valid JSON or YAML" without saying where."""
+    import sys
+
+    paths = sys.argv[1:] if argv is None else argv
+    missing = [p for p in paths if not Path(p).is_file()]
+    try:
+        if missing:
+            raise ConfigError(f"{missing[0]}: no such file")
+        check_config_files(paths)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -69,6 +69,19 @@ def test_config_files_are_read_strictly(tmp_path):
         check_config_files([tmp_path / "dup.yaml"])
 
 
+def test_a_config_file_checked_from_the_shell(tmp_path, capsys):
+    """What README.md offers for a --configfile that Snakemake refuses without a line."""
+    from dlrepro.config.command_line import main
+
+    (tmp_path / "ok.yaml").write_text("preset: smoke\n")
+    (tmp_path / "bad.yaml").write_text("preset: smoke\noverrides: {replicates: 2\n")
+    assert main([str(tmp_path / "ok.yaml")]) == 0
+    assert main([str(tmp_path / "bad.yaml")]) == 1
+    assert f"{tmp_path / 'bad.yaml'}:3:1: invalid YAML" in capsys.readouterr().err
+    assert main([str(tmp_path / "none.yaml")]) == 1
+    assert "none.yaml: no such file" in capsys.readouterr().err
+
+
 def test_the_machine_checks(base_config, tmp_path, monkeypatch):
     cfg = copy.deepcopy(base_config)
     cfg["data"] = {"source": "mirror", "mirror": "mirror"}          # relative: to the working directory
