@@ -234,3 +234,16 @@ def test_damaged_prepared_data_is_refused_before_training(prepared, tmp_path, da
                   str(tmp_path / "r/model.pt"), str(tmp_path / "ckpt"), log=lines.append)
     assert str(bad) in str(exc.value) and message in str(exc.value), str(exc.value)
     assert not lines and not (tmp_path / "r").exists()   # not one epoch, nothing written
+
+
+@pytest.mark.slow
+def test_the_smoke_preset_says_what_it_overrides(project):
+    """`device: cuda` with the smoke preset: not refused (the preset trains on the CPU), but
+    said in the first lines, with the data source it also overrides."""
+    p = subprocess.run([SNAKEMAKE, "-n", "--cores", "1", "--config", "preset=smoke", "device=cuda"], cwd=project,
+                       capture_output=True, text=True, timeout=300)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    head = out[:out.index("This was a dry-run") if "This was a dry-run" in out else None].splitlines()[:8]
+    assert "preset 'smoke' sets device to 'cpu' (over 'cuda'; presets.smoke in config.yaml)" in head, head
+    assert "preset 'smoke' sets data.source to 'synthetic' (over 'download'; presets.smoke in config.yaml)" in head
