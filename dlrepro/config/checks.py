@@ -160,7 +160,7 @@ def check_outputs(cfg: dict, runs: dict, locate: Locate = None) -> None:
     for sname, study in cfg["studies"].items():
         at = in_file(locate, "studies", sname)
         exps = set(study.get("experiments", {}))
-        torch = study["engine"] == "torch"
+        is_torch = study["engine"] == "torch"
         for kind in ("figures", "tables"):
             for name, spec in study.get(kind, {}).items():
                 where = f"{at}studies.{sname}.{kind}.{name}"
@@ -168,7 +168,7 @@ def check_outputs(cfg: dict, runs: dict, locate: Locate = None) -> None:
                     if e not in exps:
                         raise ConfigError(f"{where}.experiments: no experiment named {e!r} (experiments: "
                                           f"{', '.join(sorted(exps))})")
-                if not torch:
+                if not is_torch:
                     continue
                 pool = [r for r in runs.values() if r.study == sname and r.experiment in spec.get("experiments", exps)]
                 for key in spec.get("where", {}):
