@@ -2,11 +2,17 @@
 
 A crash or a SIGKILL therefore never leaves a truncated CSV, PNG or JSON under
 ``results/``: either the old file (or none) is there, or the complete new one.
+
+Every JSON file is strict JSON (RFC 8259): a non-finite number (NaN, ±Infinity, e.g. the
+losses of a diverged run) is written as ``null``; the writer of such a record says why
+(a run's ``status: diverged``). Python's ``json`` would otherwise write the bare tokens
+``NaN`` / ``Infinity``, which strict parsers (browsers' ``JSON.parse``, jq, Go, Rust) reject.
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -41,8 +47,28 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+def strict_json(obj: Any) -> Any:
+    """``obj`` as plain JSON values: NumPy scalars and arrays as Python numbers and lists,
+    every non-finite float as None (``null``)."""
+    if isinstance(obj, dict):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict_json(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if type(obj).__module__ == "numpy":
+        return strict_json(_json_default(obj))
+    return obj
+
+
+def dumps_json(obj: Any, **kwargs) -> str:
+    """Strict JSON text of ``obj`` (:func:`strict_json`; never NaN or Infinity)."""
+    return json.dumps(strict_json(obj), allow_nan=False, default=_json_default, **kwargs)
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    """Write ``obj`` as strict JSON (non-finite numbers as null), atomically."""
+    write_text(path, dumps_json(obj, indent=2, sort_keys=True) + "\n")
 
 
 def write_csv(path: str | os.PathLike, df) -> None:

@@ -4,29 +4,34 @@
 # (plain functions, so `snakemake --lint` finds no functions mixed with rules).
 import os
 import re
-import sys
 
-# the project: the folder above rules/ (config.yaml, studies/, dlrepro/), also when another
-# Snakefile includes these rules
-PROJECT = os.path.dirname(workflow.current_basedir)
-# Jobs import the package beside this workflow, not another installed copy (a second
-# clone, a conda env without it, a cluster node): PYTHONPATH reaches every job's process.
-sys.path.insert(0, PROJECT)
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        [PROJECT, *(p for p in os.getenv("PYTHONPATH", "").split(os.pathsep) if p and p != PROJECT)]
-    )
-)
+from snakemake.logging import logger
+from snakemake.utils import update_config
+
+
+include: "config.smk"  # PROJECT, the package on sys.path / PYTHONPATH, config files read strictly
+
 
 from dlrepro.config import ConfigError, resolve
+from dlrepro.config.command_line import coerce, environment_problems
 from dlrepro.config.ledger import claim_operands, printed_by_run
 from dlrepro.reproduction.tolerances import tolerances_for_study
 from dlrepro.site.params import STATIC_FILES
 
 try:
+    # --config values nested in a mapping arrive as strings ('overrides={replicates: 2}'):
+    # each becomes the type the schema wants there, where that is unambiguous
+    update_config(config, coerce(workflow.config_settings.config))
     CFG = resolve(config, root=PROJECT)
+    if workflow.is_main_process:  # what the DAG host must provide (jobs on a cluster check the device)
+        problems = environment_problems(CFG, os.getcwd(), check_gpu=workflow.resource_settings.nodes is None)
+        if problems:
+            raise ConfigError("this machine cannot run the build:\n  " + "\n  ".join(problems))
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
+if workflow.is_main_process:
+    for note in CFG.notes:  # e.g. the smoke preset trains on the CPU whatever `device` says
+        logger.info(note)
 
 RESULTS = CFG.results  # results/{preset}
 PRESET = CFG.preset

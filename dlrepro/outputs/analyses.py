@@ -43,6 +43,10 @@ def run_analysis(spec: dict, out_path: str, data_path: str | None = None,
     "lr_bounds": path (range tests)}}``, see :func:`run_files_by_key`; kinds whose spec
     names ``transcripts`` with ``printed=``, those parts of the ledger's transcripts."""
     fn = REGISTRY.get(spec["kind"])
+    if data_path is not None:  # refuse damaged or swapped prepared data before drawing from it
+        from dlrepro.data.prepare import load_prepared
+
+        load_prepared(data_path, dataset=spec.get("dataset"))
     kwargs = {"runs": runs} if runs is not None else {}
     if spec.get("transcripts"):
         kwargs["printed"] = printed or {}
@@ -103,9 +107,9 @@ def _exp_decay(args, out, data_path):
 @analysis("pixel_stats")
 def _pixel_stats(args, out, data_path):
     """Mean and std of the training pixels (scaled to [0, 1]), computed from the data."""
-    import torch
+    from dlrepro.data.prepare import load_prepared
 
-    d = torch.load(data_path, weights_only=False)
+    d = load_prepared(data_path)
     x = d["train_x"].double() / 255
     values = {"mean": x.mean().item(), "std": x.std().item()}
     df = value_rows(values)

@@ -6,6 +6,7 @@ import json
 import pandas as pd
 
 from dlrepro.config import fmt_value, get_dotted
+from dlrepro.config.metrics import DERIVED_ERRORS
 from dlrepro.ioutil import save_figure
 from dlrepro.outputs.plotting import plt, stamp, style
 
@@ -16,8 +17,9 @@ LABELS = {"train_loss": "train loss", "train_loss_mean": "train loss (mean per b
           "train_acc_batchmean": "train accuracy (mean of per-batch values)",
           "val_acc_batchmean": "validation accuracy (mean of per-batch values)",
           "val_loss_batchmean": "validation loss (mean of per-batch values)"}
-#: metrics computed from the logged columns (usable as ``y`` wherever a column is)
-DERIVED = {"val_error": lambda d: 1 - d["val_acc"], "train_error": lambda d: 1 - d["train_acc"]}
+#: metrics computed from the logged columns (usable as ``y`` wherever a column is):
+#: each error is 1 minus its accuracy (dlrepro.config.metrics.DERIVED_ERRORS)
+DERIVED = {name: (lambda d, acc=acc: 1 - d[acc]) for name, acc in DERIVED_ERRORS.items()}
 
 
 def column(df: pd.DataFrame, y: str) -> pd.Series:
@@ -28,7 +30,7 @@ def column(df: pd.DataFrame, y: str) -> pd.Series:
 def std_column(df, y: str):
     """The replicate standard deviation of ``y`` (a ``replicates: N`` run logs
     ``<metric>_std``; a derived error has its accuracy's), or None for a single seed."""
-    base = {"val_error": "val_acc", "train_error": "train_acc"}.get(y, y)
+    base = DERIVED_ERRORS.get(y, y)
     key = f"{base}_std"
     return df[key] if key in df else None
 
@@ -155,7 +157,7 @@ def final_vs_setting(finals: list[str], out_png: str, spec: dict, title: str,
         synthetic |= f["synthetic"]
         xv = get_dotted(f["settings"], x_key)
         group = fmt_value(get_dotted(f["settings"], hue)) if hue else None
-        sd = final_value(f, {"val_error": "val_acc", "train_error": "train_acc"}.get(y, y) + "_std")
+        sd = final_value(f, DERIVED_ERRORS.get(y, y) + "_std")
         points.setdefault(group, []).append((xv, final_value(f, y), f["status"], sd))
         theirs = (printed or {}).get(f["run"], {}).get(y)
         if spec.get("show_printed") and theirs is not None:

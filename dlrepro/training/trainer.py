@@ -23,14 +23,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlrepro import models as model_zoo
+from dlrepro.config import metrics
 from dlrepro.training import augment
 from dlrepro.training.optimizers import build_optimizer
 from dlrepro.training.schedules import build_schedule
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds",
-                  "last_batch_loss"]
+METRIC_COLUMNS = list(metrics.EPOCH_COLUMNS)  # metrics.csv (dlrepro.config.metrics: what figures may name)
 #: columns a run logs besides METRIC_COLUMNS, as the write-ups computed them (see Trainer.columns)
-BATCH_MEAN_COLUMNS = ["train_acc_batchmean", "val_loss_batchmean", "val_acc_batchmean"]
+BATCH_MEAN_COLUMNS = list(metrics.BATCH_MEAN_COLUMNS)
+STD_COLUMNS = list(metrics.STD_COLUMNS)  # also logged as <column>_std by replicates
+LOSS_ACC_COLUMNS = metrics.LOSS_ACC_COLUMNS
 EVAL_CHUNK = 4096
 LOOP_DEFAULTS = {"logged_train_loss": "mean", "train_acc": "running", "eval_before_train": False,
                  "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None,
@@ -439,7 +441,7 @@ class Trainer:
             self.schedule.on_epoch_end(epoch, row)
             row.update(self.schedule.last_log)  # e.g. the plateau callback's logged lr
         status = "ok"
-        if not all(math.isfinite(r["train_loss_mean"]) for r in rows):
+        if diverged(rows):
             status = "diverged"
         elif tr["exploded"]:
             status = "stopped_loss_explosion"
@@ -458,7 +460,13 @@ class Trainer:
         return self.model.state_dict()
 
 
-STD_COLUMNS = ["train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "last_batch_loss"]
+
+
+def diverged(rows: list[dict]) -> bool:
+    """Whether any loss or accuracy of one epoch's rows (one per replicate) is non-finite:
+    a finite 6e34 train loss beside an infinite validation loss is a blown-up run, not an
+    ``ok`` one (LOSS_ACC_COLUMNS)."""
+    return any(not math.isfinite(r[c]) for r in rows for c in LOSS_ACC_COLUMNS)
 
 
 def _as_list(v) -> list:

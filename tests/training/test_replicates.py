@@ -7,6 +7,7 @@ import torch
 
 from dlrepro.outputs import figures, tables
 from dlrepro.config import ConfigError, resolve
+from dlrepro.data.prepare import save_prepared
 from dlrepro.training.run import train_run
 from dlrepro.training.trainer import METRIC_COLUMNS, STD_COLUMNS
 from dlrepro.training.replicates import ReplicaTrainer, SeedLoopTrainer, trainer_class
@@ -19,7 +20,7 @@ CURVES = ["train_loss", "train_acc", "val_loss", "val_acc"]
 @pytest.fixture
 def data_file(tmp_path):
     p = tmp_path / "data.pt"
-    torch.save(make_data(n_train=600, n_test=200), p)
+    save_prepared(make_data(n_train=600, n_test=200), p)
     return p
 
 
