@@ -93,7 +93,7 @@ rule run_table:
         BENCHMARKS["table"]
     wildcard_constraints:
         study=one_of(TORCH_STUDIES),
-        name=r"(?!reproduction$|claims$)[a-z][a-z0-9_]*",  # those two: rule reproduction
+        name=r"(?!reproduction\b|claims\b)[a-z][a-z0-9_]*",  # those two: rule reproduction
     conda:
         CONDA_ENV
     threads: 1

@@ -222,10 +222,13 @@ def _table_problem(spec: dict, sel: list) -> str | None:
     if kind == "final":
         for m in spec.get("metrics", []):
             col, at, epoch = m.partition("@")
+            per_epoch = [c for c in metrics.EPOCH_COLUMNS + metrics.WRITEUP_COLUMNS if c != "epoch"]
             if at:
-                if col not in metrics.EPOCH_COLUMNS or col == "epoch" or not epoch.isdigit() or int(epoch) < 1:
+                if col not in per_epoch or not epoch.isdigit() or int(epoch) < 1:
                     return (f"metrics: {m!r}: <column>@<epoch> needs a per-epoch column and an epoch >= 1 "
-                            f"(columns: {_one_of(c for c in metrics.EPOCH_COLUMNS if c != 'epoch')})")
+                            f"(columns: {_one_of(per_epoch)})")
+            elif m.split(".")[0] in metrics.RUN_SECTIONS and "." in m:
+                continue  # a key of a final.json section: test.acc, final_eval.train_acc
             elif m not in metrics.TABLE_METRICS:
                 return f"metrics: {m!r} is not a metric the runs record (one of: {_one_of(metrics.TABLE_METRICS)})"
     names = {r.name for r in sel}

@@ -7,7 +7,7 @@ names anything else, before any job runs. No imports: read at DAG time.
 from __future__ import annotations
 
 __all__ = ["BATCH_MEAN_COLUMNS", "DERIVED_ERRORS", "EPOCH_COLUMNS", "WRITEUP_COLUMNS", "FIGURE_EPOCH_METRICS", "FIGURE_METRICS", "LOSS_ACC_COLUMNS",
-           "RUN_LEVEL", "STD_COLUMNS", "TABLE_METRICS"]
+           "RUN_LEVEL", "RUN_SECTIONS", "STD_COLUMNS", "TABLE_METRICS"]
 
 #: the columns of metrics.csv, one row per epoch (the mean over seeds for replicates)
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds",
@@ -26,6 +26,8 @@ DERIVED_ERRORS = {"val_error": "val_acc", "train_error": "train_acc"}
 #: run-level numbers of final.json (not per epoch)
 RUN_LEVEL = ("n_params", "train_seconds", "wall_seconds", "best_val_acc", "epochs_completed", "train_samples",
              "val_samples")
+#: sections of final.json whose keys a table may name as ``<section>.<key>``
+RUN_SECTIONS = ("test", "final_eval")
 #: derived in tables only: validation / training accuracy (seed 001's "Overfitting" column)
 TABLE_ONLY = ("overfit_ratio",)
 
