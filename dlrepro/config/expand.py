@@ -20,6 +20,10 @@ from dlrepro.config.validate import schema, settings_schema, sub_schema, validat
 _MISSING = object()
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 METRIC_DEPENDENT_SCHEDULES = {"keras_step_plateau"}
+# the build's `cluster` settings where config.yaml does not give them (see its comments)
+CLUSTER_DEFAULTS = {"costs": "benchmarks/costs.yaml", "safety": 2.0, "min_runtime": 10, "mem_safety": 1.5,
+                    "job_overhead_mb": 300, "min_mem_mb": 1000, "group_below": 30,
+                    "fallback": {"runtime": 720, "mem_mb": 4000}}
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Resolved:
     tolerances: dict
     studies: dict           # study name -> study mapping (after the preset)
     runs: dict[str, Run]    # "study/experiment/run" -> Run
+    cluster: dict = field(default_factory=lambda: deep_merge(CLUSTER_DEFAULTS, {}))  # job resources
 
     def study_runs(self, study: str, experiments: list[str] | None = None,
                    where: dict | None = None) -> list[Run]:
@@ -254,7 +259,8 @@ def resolve(raw: dict, root: str | Path | None = None) -> Resolved:
     _check_outputs(cfg, runs, locate)
     return Resolved(preset=preset, results=f"{cfg.get('results', 'results')}/{preset}",
                     device=cfg.get("device", "auto"), data=data, scale=cfg.get("scale"),
-                    tolerances=cfg.get("tolerances", {}), studies=cfg["studies"], runs=runs)
+                    tolerances=cfg.get("tolerances", {}), studies=cfg["studies"], runs=runs,
+                    cluster=deep_merge(CLUSTER_DEFAULTS, cfg.get("cluster") or {}))
 
 
 def _check_outputs(cfg: dict, runs: dict[str, Run], locate=None) -> None:

@@ -24,13 +24,11 @@ import torch.nn.functional as F
 
 from dlrepro import models as model_zoo
 from dlrepro.training import augment
+from dlrepro.training.loop_defaults import EVAL_CHUNK, LOOP_DEFAULTS
 from dlrepro.training.optimizers import build_optimizer
 from dlrepro.training.schedules import build_schedule
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
-EVAL_CHUNK = 4096
-LOOP_DEFAULTS = {"logged_train_loss": "mean", "train_acc": "running", "eval_before_train": False,
-                 "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None}
 
 
 # ----------------------------------------------------------------------------- set-up
