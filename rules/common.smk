@@ -19,6 +19,7 @@ os.environ.update(
 )
 
 from dlrepro.config import ConfigError, resolve
+from dlrepro.training.cost import estimate, job_request, load_costs
 
 try:
     CFG = resolve(config, root=PROJECT)
@@ -134,6 +135,37 @@ def wants_gpu(run):
     if CFG.device == "cpu":
         return 0
     return int(CFG.studies[run.study].get("resources", {}).get("gpu", True))
+
+
+# ---------------------------------------------------------------- training jobs' resources
+# runtime and mem_mb of each training job from its own cost estimate (dlrepro.training.cost;
+# the measured per-sample figures in the costs file of config `cluster`), on the device the
+# job gets. Resources, not params: a new estimate retrains nothing.
+COSTS = load_costs(os.path.join(PROJECT, CFG.cluster["costs"]))
+SIZES = (
+    (DATA_CFG["synthetic"]["n_train"], DATA_CFG["synthetic"]["n_test"])
+    if DATA_CFG["source"] == "synthetic"
+    else None
+)
+TRAIN_GROUP = "train_small"  # profiles/slurm: group-components bundles these per submission
+_TRAIN_JOBS = {}  # run key -> job_request(...), computed once per run
+
+
+def train_job(wc):
+    """{runtime, mem_mb, small, estimate_s, source} of a training job (see job_request)."""
+    run = run_of(wc)
+    if run.key not in _TRAIN_JOBS:
+        device = "cuda" if wants_gpu(run) else "cpu"
+        est = estimate(run.settings, COSTS, device, SIZES)
+        startup = COSTS.startup_s.get(device, COSTS.startup_s.get("cpu", 0.0))
+        _TRAIN_JOBS[run.key] = job_request(est, CFG.cluster, startup)
+    return _TRAIN_JOBS[run.key]
+
+
+def train_group(wc):
+    """The group of a small CPU training job on a cluster (none otherwise). Snakemake uses
+    groups only when it submits jobs (a cluster, or a dry run); a local run ignores them."""
+    return TRAIN_GROUP if train_job(wc)["small"] else None
 
 
 def train_inputs(wc):
