@@ -71,6 +71,7 @@ PATHS = {
     "figure": f"{RESULTS}/{{study}}/figures/{{name}}.png",
     "table": f"{RESULTS}/{{study}}/tables/{{name}}.csv",
     "analysis": f"{RESULTS}/{{study}}/analysis/{{name}}.{{ext}}",
+    "runs": f"{RESULTS}/runs.csv",  # every torch run, one row each
 }
 BENCHMARKS = {
     "train": f"{RESULTS}/benchmarks/{{study}}/train/{{experiment}}/{{run}}.tsv",
@@ -290,6 +291,7 @@ def report_study_benchmarks(study):
 
 
 def all_targets():
-    """Every final output, the inputs of the default target - each study's figures, tables and analyses, then the
-    report site's pages. A pure function of the resolved config."""
-    return [out for study in CFG.studies for out in study_outputs(study)] + list(REPORT_PAGES.values())
+    """Every final output, the inputs of the default target - each study's figures, tables and analyses, the
+    table of all runs, then the report site's pages. A pure function of the resolved config."""
+    runs = [PATHS["runs"]] if CFG.runs else []
+    return [out for study in CFG.studies for out in study_outputs(study)] + runs + list(REPORT_PAGES.values())
