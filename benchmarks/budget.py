@@ -18,7 +18,8 @@ evaluation (test_metrics) over a chunk of samples. Then, per run,
     python benchmarks/budget.py --quick --threads 1 --device cpu --write-costs benchmarks/costs.yaml
 
 These are extrapolations, not measurements of whole runs: data loading, checkpoints,
-schedules and Python start-up are left out, and a shared machine gives noisy figures.
+schedules and Python start-up are left out. On one CPU thread steps are timed in process
+CPU time (--clock), which a loaded machine inflates far less than wall time.
 
 --write-costs merges the measured per-sample figures of this device into the costs file
 that the train rule reads for its jobs' `runtime` and `mem_mb` (dlrepro.training.cost):
@@ -38,6 +39,7 @@ import math
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -108,14 +110,17 @@ class Memory:
 
 
 def startup_seconds(repeat: int = 2) -> float:
-    """Wall time of a fresh Python process importing the engine as a training job does
-    (torch, dlrepro.training.run): the slowest of ``repeat``."""
+    """A fresh Python process importing the engine as a training job does (torch,
+    dlrepro.training.run): the slowest of ``repeat``, in wall time, or in the child's CPU
+    time (user + system) where CLOCK is the process CPU time."""
     times = []
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import dlrepro.training.run"], check=True, cwd=ROOT,
-                       env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])})
-        times.append(time.perf_counter() - t0)
+        r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import dlrepro.training.run"], check=True, cwd=ROOT, env=env)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+        times.append(cpu if CLOCK is time.process_time else time.perf_counter() - t0)
     return max(times)
 
 
@@ -134,17 +139,20 @@ def sync(dev: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+CLOCK = time.perf_counter  # main(): time.process_time for one CPU thread (see --clock)
+
+
 def timed(fn, n: int, dev: torch.device, min_s: float) -> tuple[float, int]:
     """(seconds per sample, passes) of ``fn`` (``n`` samples a pass): one warm-up pass, then
-    passes until ``min_s`` seconds have been timed."""
+    passes until ``min_s`` seconds have been timed (on CLOCK)."""
     fn()
     passes, t = 0, 0.0
     while passes == 0 or t < min_s:
         sync(dev)
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
         sync(dev)
-        t += time.perf_counter() - t0
+        t += CLOCK() - t0
         passes += 1
     return t / (n * passes), passes
 
@@ -194,13 +202,14 @@ COSTS_HEADER = """\
 # Measured cost of a sample, per timing group (dlrepro.training.cost.train_fields) and device:
 # the data behind each training job's `runtime` and `mem_mb` (rules/train.smk, config `cluster`).
 # Written by benchmarks/budget.py --write-costs (see `measured` for how and where); do not edit
-# by hand, measure again. train_s / eval_s: seconds per training / evaluated sample (one thread
-# where measured so); fixed_mb: model and optimizer; train_mb: one training step of
-# train_images images; eval_mb: one evaluation pass of eval_images images (resident growth);
-# base_mb: the process with torch and the engine imported; startup_s: a fresh process importing
-# the engine. gpu_factor: CPU seconds / GPU seconds of a group with no cuda figure, and
-# cuda_context_mb: host memory of a CUDA context where no cuda base_mb was measured (both NOT
-# measured: stated, conservative; `budget.py --device cuda --write-costs` measures both).
+# by hand, measure again. train_s / eval_s: seconds per training / evaluated sample (one CPU
+# thread: process CPU time, what a job on a core of its own takes, also on a loaded machine);
+# fixed_mb: model and optimizer; train_mb: one training step of train_images images; eval_mb:
+# one evaluation pass of eval_images images (resident growth); base_mb: the process with torch
+# and the engine imported; startup_s: a fresh process importing the engine. gpu_factor: CPU
+# seconds / GPU seconds of a group with no cuda figure, and cuda_context_mb: host memory of a
+# CUDA context where no cuda base_mb was measured (both NOT measured: stated, conservative;
+# `budget.py --device cuda --write-costs` measures both).
 """
 
 
@@ -221,6 +230,9 @@ def main() -> None:
                     help=f"CI: 1 timed step of at most {QUICK_CAP} images per group, eval on {QUICK_EVAL} samples")
     ap.add_argument("--study", action="append", help="only this study (repeatable)")
     ap.add_argument("--csv", help="also write the per-run table to this CSV file")
+    ap.add_argument("--clock", choices=["auto", "wall", "cpu"], default="auto",
+                    help="time steps in wall time or in this process's CPU time (auto: CPU time on a CPU "
+                         "with one thread, what a job on a core of its own takes even on a loaded machine)")
     ap.add_argument("--write-costs", metavar="PATH",
                     help="merge the measured per-sample figures of this device into this costs file "
                          "(the train rule's: benchmarks/costs.yaml)")
@@ -230,6 +242,11 @@ def main() -> None:
     set_threads(args.threads)
     dev = pick_device(args.device)
     torch.zeros(1, device=dev).sum().item()  # a CUDA context is part of a GPU job's base
+    global CLOCK
+    cpu_clock = args.clock == "cpu" or (args.clock == "auto" and dev.type == "cpu" and args.threads == 1)
+    if cpu_clock and dev.type == "cuda":
+        ap.error("--clock cpu times the CPU, not a GPU")
+    CLOCK = time.process_time if cpu_clock else time.perf_counter
     mem = Memory()
     mem.reset()
     base_mb = mem.start  # this process with torch, the engine (and a device) ready, before any data
@@ -315,6 +332,7 @@ def main() -> None:
         meta = {"device_name": device_name(dev), "threads": args.threads, "torch": str(torch.__version__),
                 "date": datetime.date.today().isoformat(), "preset": cfg.preset, "quick": args.quick,
                 "steps_per_group": steps, "eval_samples": n_eval, "cpus": os.cpu_count(),
+                "clock": "process CPU time" if CLOCK is time.process_time else "wall time",
                 "load_average": f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)",
                 "command": "python " + " ".join([Path(sys.argv[0]).as_posix().split(str(ROOT) + '/')[-1],
                                                  *sys.argv[1:]])}
@@ -327,7 +345,8 @@ def main() -> None:
     print(f"# Compute budget of the `{cfg.preset}` preset (ESTIMATES)\n")
     print(f"device {dev} ({device_name(dev)}), threads {args.threads}, torch {torch.__version__}. "
           f"**Estimates, extrapolated** from {steps} measured training step(s) per timing group "
-          f"(at least {MIN_TIMED} images; after a warm-up pass; cheap groups repeated to {min_s} s) "
+          f"(at least {MIN_TIMED} images; after a warm-up pass; cheap groups repeated to {min_s} s; "
+          f"{'process CPU time' if CLOCK is time.process_time else 'wall time'}) "
           f"and evaluation over {n_eval} samples per model, "
           f"on synthetic data of the real shapes, times the real dataset sizes. Not included: data loading, "
           f"checkpoints, LR schedules, job start-up. Each run alone on this device with these threads."

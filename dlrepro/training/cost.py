@@ -102,10 +102,10 @@ class Estimate:
 class Costs:
     """The costs file: ``groups`` (a list of {key: train fields, cpu: {...}, cuda: {...}}),
     ``gpu_factor``, ``cuda_context_mb``, ``base_mb`` and ``startup_s`` per device, and
-    ``measured`` (where and how each device's figures were taken). A device figure of a group holds ``train_s``
-    and ``eval_s`` (seconds per training / evaluated sample), and the memory measured
-    around them: ``fixed_mb`` (model and optimizer), ``train_mb`` (one step of
-    ``train_images`` images), ``eval_mb`` (one evaluation pass of ``eval_images``)."""
+    ``measured`` (where and how each device's figures were taken). A device figure of a
+    group holds ``train_s`` and ``eval_s`` (seconds per training / evaluated sample) and
+    the memory measured around them: ``fixed_mb`` (model and optimizer), ``train_mb`` (one
+    step of ``train_images`` images), ``eval_mb`` (one evaluation pass of ``eval_images``)."""
 
     def __init__(self, doc: dict | None = None):
         doc = doc or {}
