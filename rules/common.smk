@@ -90,6 +90,7 @@ LOGS = {
 
 
 REPORT_DIR = f"{RESULTS}/report"
+REPORT_SITE = f"{RESULTS}/site"  # a mirror of REPORT_DIR, one directory output for `snakemake --report`
 REPORT_STUDIES = list(CFG.studies)
 REPORT_PAGES = {
     "index": f"{REPORT_DIR}/index.html",
@@ -292,6 +293,12 @@ def report_study_benchmarks(study):
 
 def all_targets():
     """Every final output, the inputs of the default target - each study's figures, tables and analyses, the
-    table of all runs, then the report site's pages. A pure function of the resolved config."""
+    table of all runs, then the report site's pages and its mirror for `snakemake --report`. A pure function
+    of the resolved config."""
     runs = [PATHS["runs"]] if CFG.runs else []
-    return [out for study in CFG.studies for out in study_outputs(study)] + runs + list(REPORT_PAGES.values())
+    return (
+        [out for study in CFG.studies for out in study_outputs(study)]
+        + runs
+        + list(REPORT_PAGES.values())
+        + [REPORT_SITE]
+    )
