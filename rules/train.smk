@@ -24,9 +24,11 @@ rule train:
     threads: 1
     resources:
         gpu=lambda wc: wants_gpu(run_of(wc)),
-        # from the run's cost estimate (rules/common.smk: train_job; config `cluster`)
+        # from the run's cost estimate (rules/common.smk: train_job; config `cluster`); a
+        # resubmitted job (profile `retries`, e.g. after a time-out) asks for twice the time
+        # and resumes from its checkpoint
         mem_mb=lambda wc: train_job(wc)["mem_mb"],
-        runtime=lambda wc: train_job(wc)["runtime"],
+        runtime=lambda wc, attempt: train_job(wc)["runtime"] * attempt,
     params:
         settings=lambda wc: run_of(wc).settings,
         key=lambda wc: run_of(wc).key,

@@ -85,14 +85,33 @@ def test_local_runs_form_no_groups(smoke_build):
     assert "rule train:" in text and "Group job" not in text
 
 
+def _asked(work, run="kmnist_tricks/runs/debug/plain") -> int:
+    """The runtime a forced dry run of one smoke training job shows."""
+    p = snakemake(work, "-n", "--forcerun", "train", "--", f"results/smoke/{run}/metrics.csv")
+    return int(re.search(r"resources: .*gpu=\d, runtime=(\d+),", p.stdout).group(1))
+
+
 def test_a_new_estimate_retrains_nothing(smoke_build):
-    """Resources are not params: doubling every measured cost replans no job."""
+    """Resources are not params: costs 10,000 times higher change what a job asks for,
+    and replan no job."""
     path = smoke_build / "benchmarks" / "costs.yaml"
     text = path.read_text()
-    doubled = re.sub(r"train_s: ([0-9.e-]+)", lambda m: f"train_s: {2 * float(m.group(1)):.4g}", text)
-    assert doubled != text
-    path.write_text(doubled)
+    before = _asked(smoke_build)
+    scaled = re.sub(r"train_s: ([0-9.e-]+)", lambda m: f"train_s: {1e4 * float(m.group(1)):.4g}", text)
+    assert scaled != text
+    path.write_text(scaled)
     try:
+        assert _asked(smoke_build) > before
         assert planned_jobs(smoke_build) == []
     finally:
         path.write_text(text)
+
+
+def test_a_resubmitted_job_asks_for_twice_the_time(full):
+    """After a time-out the profile's `retries` resubmit a job (attempt 2), which resumes
+    from its checkpoint: it asks for twice its estimate's time, the same memory."""
+    cfg, costs, jobs = full
+    targets = [f"results/full/{k.split('/')[0]}/runs/{'/'.join(k.split('/')[1:])}/metrics.csv" for k in (SHORT, LONG)]
+    p = snakemake(ROOT, "-n", "--attempt", "2", "--config", "preset=full", "--", *targets)
+    asked = [int(m) for m in re.findall(r"resources: .*gpu=\d, runtime=(\d+),", p.stdout)]
+    assert sorted(asked) == sorted(2 * jobs[k]["runtime"] for k in (SHORT, LONG)), asked

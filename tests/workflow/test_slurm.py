@@ -509,7 +509,8 @@ def _expected_requests(d: Path) -> dict:
     from dlrepro.training import cost
 
     raw = load_config(d / "config.yaml")
-    raw = {**raw, "preset": "smoke", "presets": {**raw["presets"], "smoke": {**raw["presets"]["smoke"], "device": "auto"}},
+    smoke = {**raw["presets"]["smoke"], "device": "auto"}
+    raw = {**raw, "preset": "smoke", "presets": {**raw["presets"], "smoke": smoke},
            "cluster": {**raw.get("cluster", {}), "safety": 100, "min_runtime": 1, "group_below": 20}}
     cfg = resolve(raw)
     costs = cost.load_costs(d / cfg.cluster["costs"])
