@@ -14,6 +14,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -75,6 +76,36 @@ def write_csv(path: str | os.PathLike, df) -> None:
     """Write a pandas DataFrame atomically (no index column)."""
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
+
+
+def mirror_tree(src: str | os.PathLike, dst: str | os.PathLike, skip: tuple[str, ...] = ()) -> int:
+    """Make the directory ``dst`` a mirror of the files under ``src`` (hard links where the
+    filesystem allows them, else copies), leaving out the top-level entries named in
+    ``skip``. Built beside ``dst`` and renamed onto it, so ``dst`` is either the old or
+    the complete new tree. Returns the number of files."""
+    src, dst = Path(src), Path(dst)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    n = 0
+    try:
+        for f in sorted(src.rglob("*")):
+            rel = f.relative_to(src)
+            if rel.parts[0] in skip or not f.is_file():
+                continue
+            out = tmp / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(f, out)
+            except OSError:
+                shutil.copy2(f, out)
+            n += 1
+        if dst.exists():
+            shutil.rmtree(dst)
+        os.replace(tmp, dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return n
 
 
 def save_figure(fig, path: str | os.PathLike, **kwargs) -> None:

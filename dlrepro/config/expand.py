@@ -22,6 +22,10 @@ from dlrepro.config.validate import non_finite, schema, settings_schema, validat
 _MISSING = object()
 RUN_NAME_RE = re.compile(r"^(?!\.+$)[A-Za-z0-9_.+-]+$")  # not "." or ".." (checks.run_name_problem)
 METRIC_DEPENDENT_SCHEDULES = {"keras_step_plateau"}
+# the build's `cluster` settings where config.yaml does not give them (see its comments)
+CLUSTER_DEFAULTS = {"costs": "benchmarks/costs.yaml", "safety": 2.0, "min_runtime": 10, "mem_safety": 1.5,
+                    "job_overhead_mb": 300, "min_mem_mb": 1000, "group_below": 30,
+                    "fallback": {"runtime": 720, "mem_mb": 4000}}
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Resolved:
     runs: dict[str, Run]    # "study/experiment/run" -> Run
     notes: list[str] = field(default_factory=list)  # what the preset changed, for the log
     ledgers: dict = field(default_factory=dict)  # study -> expanded ledger (dlrepro.config.ledger)
+    cluster: dict = field(default_factory=lambda: deep_merge(CLUSTER_DEFAULTS, {}))  # job resources
 
     def study_runs(self, study: str, experiments: list[str] | None = None,
                    where: dict | None = None) -> list[Run]:
@@ -250,7 +255,7 @@ def resolve(raw: dict, root: str | Path | None = None) -> Resolved:
     return Resolved(preset=preset, results=f"{cfg.get('results', 'results')}/{preset}",
                     device=cfg.get("device", "auto"), data=data, scale=cfg.get("scale"),
                     tolerances=cfg.get("tolerances", {}), studies=cfg["studies"], runs=runs, notes=notes,
-                    ledgers=ledgers)
+                    ledgers=ledgers, cluster=deep_merge(CLUSTER_DEFAULTS, cfg.get("cluster") or {}))
 
 
 def _ledger(sname: str, study: dict, runs: dict[str, Run], locate=None) -> dict:

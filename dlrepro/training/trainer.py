@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from dlrepro import models as model_zoo
 from dlrepro.config import metrics
 from dlrepro.training import augment
+from dlrepro.training.loop_defaults import EVAL_CHUNK, LOOP_DEFAULTS
 from dlrepro.training.optimizers import build_optimizer
 from dlrepro.training.schedules import build_schedule
 
@@ -33,10 +34,6 @@ METRIC_COLUMNS = list(metrics.EPOCH_COLUMNS)  # metrics.csv (dlrepro.config.metr
 BATCH_MEAN_COLUMNS = list(metrics.BATCH_MEAN_COLUMNS)
 STD_COLUMNS = list(metrics.STD_COLUMNS)  # also logged as <column>_std by replicates
 LOSS_ACC_COLUMNS = metrics.LOSS_ACC_COLUMNS
-EVAL_CHUNK = 4096
-LOOP_DEFAULTS = {"logged_train_loss": "mean", "train_acc": "running", "eval_before_train": False,
-                 "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None,
-                 "eval_batch_size": None, "final_eval": False, "final_eval_batch_sizes": {}}
 
 
 # ----------------------------------------------------------------------------- set-up
