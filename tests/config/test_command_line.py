@@ -39,9 +39,9 @@ def test_the_readme_settings_reach_the_runs():
     data, speed, reps = (resolve(c, root=ROOT) for c in configs)
     assert data.data["synthetic"] == {"n_train": 1000, "n_test": 500, "seed": 1}      # merged: n_test kept
     assert all(r.settings["precision"] == "bf16" and r.settings["channels_last"] is True for r in speed.runs.values())
-    assert list(reps.studies) == ["kmnist_tricks", "fashion_mlp"]
+    assert list(reps.studies) == ["kmnist_tricks", "scratch_backprop"]
     assert all(r.settings["replicates"] == 2 for r in reps.runs.values())
-    with pytest.raises(ConfigError, match=r"p2_range_test \(run range_test\): replicates"):  # for every study
+    with pytest.raises(ConfigError, match=r"\(run [\w.+-]+\): replicates: loop\."):  # for every study
         resolve(_as_snakemake_gives_it("overrides={replicates: 2}"), root=ROOT)
 
 
