@@ -5,6 +5,8 @@ from PIL import Image
 from dlrepro.outputs.analyses import run_analysis
 from dlrepro.outputs.training_analyses import sample_indices
 
+from prepared import write_prepared
+
 
 def test_sample_indices():
     labels = [3, 1, 3, 0, 2, 1]
@@ -15,9 +17,8 @@ def test_sample_indices():
 
 def test_samples_figure_from_prepared_data(tmp_path):
     g = torch.Generator().manual_seed(0)
-    data = {"train_x": torch.randint(0, 255, (40, 1, 28, 28), generator=g, dtype=torch.uint8),
-            "train_y": torch.arange(40) % 10, "classes": [f"c{i}" for i in range(10)], "synthetic": True}
-    torch.save(data, tmp_path / "d.pt")
+    write_prepared(tmp_path / "d.pt", torch.randint(0, 255, (40, 1, 28, 28), generator=g, dtype=torch.uint8),
+                   torch.arange(40) % 10, classes=[f"c{i}" for i in range(10)])
     out = tmp_path / "samples.png"
     run_analysis({"kind": "samples", "args": {"mode": "per_class", "n": 10, "cols": 5}}, str(out),
                  data_path=str(tmp_path / "d.pt"))

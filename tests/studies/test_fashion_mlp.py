@@ -280,9 +280,11 @@ def test_dataset_sizes_analysis(tmp_path):
 
     from dlrepro.outputs.analyses import run_analysis
 
-    torch.save({"train_x": torch.zeros(60, 1, 2, 2, dtype=torch.uint8), "train_y": torch.zeros(60, dtype=torch.long),
-                "test_x": torch.zeros(10, 1, 2, 2, dtype=torch.uint8), "test_y": torch.zeros(10, dtype=torch.long),
-                "synthetic": True}, tmp_path / "d.pt")
+    from prepared import write_prepared
+
+    write_prepared(tmp_path / "d.pt", torch.zeros(60, 1, 2, 2, dtype=torch.uint8), torch.zeros(60, dtype=torch.long),
+                   torch.zeros(10, 1, 2, 2, dtype=torch.uint8), torch.zeros(10, dtype=torch.long),
+                   dataset="fashion_mnist")
     run_analysis({"kind": "dataset_sizes"}, str(tmp_path / "sizes.csv"), data_path=str(tmp_path / "d.pt"))
     df = pd.read_csv(tmp_path / "sizes.csv")
     assert dict(zip(df["quantity"], df["ours"])) == {"train": 60, "test": 10} and df["synthetic"].all()

@@ -22,6 +22,8 @@ from dlrepro.reproduction.claims import evaluate as evaluate_claim
 from dlrepro.reproduction.ours import Ours
 from dlrepro.training.trainer import Trainer, evaluate
 
+from prepared import write_prepared
+
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = "kmnist_tricks"
 WRITEUP = ROOT.parent / "shared" / "seeds" / "001_4f41bdbcbd04f943.txt"
@@ -272,7 +274,8 @@ def test_the_preview_is_the_first_18_training_images(cfg, tmp_path):
     assert spec["dataset"] == "kmnist" and spec["args"]["mode"] == "first" and spec["args"]["n"] == 18
     assert spec["args"]["cols"] == 6   # the write-up's plt.subplot(3, 6, k+1)
     data = _data()
-    torch.save(data, tmp_path / "d.pt")
+    write_prepared(tmp_path / "d.pt", data["train_x"], data["train_y"], data["test_x"], data["test_y"],
+                   classes=list(data["classes"]))
     run_analysis(spec, str(tmp_path / "samples.png"), data_path=str(tmp_path / "d.pt"))
     with Image.open(tmp_path / "samples.png") as im:
         assert im.size[0] > im.size[1] > 200   # 3 rows of 6

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from dlrepro.data.prepare import save_prepared
 from dlrepro.training.run import train_run
 from dlrepro.training.trainer import BATCH_MEAN_COLUMNS, METRIC_COLUMNS, Trainer, evaluate, l2_penalty
 
@@ -18,7 +19,7 @@ CPU = torch.device("cpu")
 def _run(tmp_path, s, name="run"):
     data = tmp_path / "data.pt"
     if not data.exists():
-        torch.save(make_data(n_train=700, n_test=250), data)
+        save_prepared(make_data(n_train=700, n_test=250), data)
     out = tmp_path / name
     final = train_run(s, str(data), str(out / "metrics.csv"), str(out / "final.json"), str(out / "model.pt"),
                       str(tmp_path / "ckpt" / name), log=lambda m: None)
@@ -133,7 +134,7 @@ def test_plateau_callbacks_logged_lr_is_a_column(tmp_path):
                  l2={"coef": 1e-4, "params": "kernels"}, loop={},
                  schedule={"name": "keras_step_plateau", "patience": 1, "monitor": "val_loss_reg"})
     data = tmp_path / "data.pt"
-    torch.save(make_data(n_train=200, n_test=100, channels=3, size=32), data)
+    save_prepared(make_data(n_train=200, n_test=100, channels=3, size=32, dataset="cifar10"), data)
     df, _ = _run(tmp_path, s)
     assert {"lr_logged", "plateau_reduced", "plateau_reductions", "val_loss_reg"} <= set(df.columns)
     assert (df["lr"] == 0.001).all()            # the step schedule overwrites every reduction (as run)

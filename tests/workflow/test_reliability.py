@@ -74,9 +74,11 @@ BAD = [
     case("figure-where", [(F, "val_acc_depth_adam: {kind: overlay, experiments: [depth], where: {optimizer.name: adam,",
                            "val_acc_depth_adam: {kind: overlay, experiments: [depth], where: {optimizer.nme: adam,")],
          expect=[F, "studies.fashion_mlp.figures.val_acc_depth_adam.where", "'optimizer.nme' is a setting of none"]),
-    case("table-metric", [(K, "metrics: [train_acc, val_acc, overfit_ratio]", "metrics: [train_acc, val_acc, overfit_ration]")],
+    case("table-metric", [(K, "technique: {kind: final, experiments: [models], metrics: [train_acc, val_acc, overfit_ratio]",
+                            "technique: {kind: final, experiments: [models], metrics: [train_acc, val_acc, overfit_ration]")],
          expect=[K, f"{KM}.tables.technique.metrics", "'overfit_ration' is not a metric the runs record"]),
-    case("table-label", [(K, "labels: {plain: Neither,", "labels: {plian: Neither,")],
+    case("table-label", [(K, "column is validation / training accuracy\", labels: {plain: Neither,",
+                            "column is validation / training accuracy\", labels: {plian: Neither,")],
          expect=[K, f"{KM}.tables.technique.labels", "'plian' name no run of the table"]),
     # ---------------------------------------------------------------- references between runs
     case("bounds-from-missing", [(O, CLR_EXP + "\n                                         bounds_from: p2_range_test/range_test}}",
