@@ -461,6 +461,10 @@ def _batch_augmentation(s: dict, train: Split, prep: Preprocess, gen: torch.Gene
     copies gets its square centre here, before training, from the augmentation generator
     (a resumed run draws the same ones again, then restores the generator's state)."""
     spec = s.get("augment") or {}
+    unknown = set(spec) - set(augment.APPLY_ORDER) - set(augment.BATCH_AUG_KEYS)
+    if unknown:
+        raise ValueError(f"unknown augmentation keys {sorted(unknown)}; known: "
+                         f"{list(augment.APPLY_ORDER + augment.BATCH_AUG_KEYS)}")
     m, layout, draw = int(spec.get("repeat", 1)), spec.get("repeat_layout", "batch"), spec.get("cutout_draw", "step")
     if layout not in augment.REPEAT_LAYOUTS:
         raise ValueError(f"augment.repeat_layout must be one of {augment.REPEAT_LAYOUTS}, got {layout!r}")

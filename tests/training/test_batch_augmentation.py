@@ -144,6 +144,8 @@ def test_options_are_checked_and_refused_for_replicates():
         Trainer(settings({"repeat": 2, "cutout_draw": "once"}), data, torch.device("cpu"))
     with pytest.raises(ValueError, match="shift/hflip"):
         Trainer(settings({"repeat": 2, "cutout": 4, "hflip": True, "cutout_draw": "once"}), data, torch.device("cpu"))
+    with pytest.raises(ValueError, match="unknown augmentation keys"):
+        Trainer(settings({"repeat": 2, "mixup": 0.2}), data, torch.device("cpu"))
     with pytest.raises(ValueError, match="repeat_layout"):
         Trainer(settings({"repeat": 2, "repeat_layout": "mixed"}), data, torch.device("cpu"))
     for aug in ({"repeat": 2, "repeat_layout": "spread"}, {"repeat": 2, "cutout": 4, "cutout_draw": "once"}):
@@ -185,3 +187,19 @@ def test_linear_sweep_records_every_batch():
     lrs = [b["lr"] for b in tr.batches]
     assert len(lrs) == 2 * N // B and lrs[0] == pytest.approx(1e-9)
     assert lrs[1] == pytest.approx(10.0 / (2 * N // B), rel=1e-6) and lrs[-1] == pytest.approx(10.0 * 7 / 8)
+
+
+def test_resume_keeps_the_static_masks_and_the_order():
+    """A resumed run (a fresh trainer + the checkpoint's state) trains on the same copies with
+    the same masks as an uninterrupted one."""
+    s = settings({"repeat": M, "cutout": 12, "repeat_layout": "spread", "cutout_draw": "once"})
+    a = Trainer(s, identity_data(), torch.device("cpu"))
+    a.train_epoch(0)
+    b = Trainer(s, identity_data(), torch.device("cpu"))
+    b.load_state_dict(a.state_dict())
+    seen = []
+    for tr in (a, b):
+        tr.net = Recorder(tr.model)
+        tr.train_epoch(1)
+        seen.append(tr.net.batches)
+    assert len(seen[0]) == len(seen[1]) and all(torch.equal(x, y) for x, y in zip(*seen))
