@@ -7,6 +7,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+include: "rules/config.smk"  # config.yaml and --configfile read strictly first (file:line errors)
+
+
 configfile: "config.yaml"
 
 

@@ -15,17 +15,32 @@ evaluation (test_metrics) over a chunk of samples. Then, per run,
 
     python benchmarks/budget.py --threads 1              # all torch studies, 3 steps per group
     python benchmarks/budget.py --quick --study kmnist_tricks --csv budget.csv
+    python benchmarks/budget.py --quick --threads 1 --device cpu --write-costs benchmarks/costs.yaml
 
 These are extrapolations, not measurements of whole runs: data loading, checkpoints,
-schedules and Python start-up are left out, and a shared machine gives noisy figures.
+schedules and Python start-up are left out. On one CPU thread steps are timed in process
+CPU time (--clock), which a loaded machine inflates far less than wall time.
+
+--write-costs merges the measured per-sample figures of this device into the costs file
+that the train rule reads for its jobs' `runtime` and `mem_mb` (dlrepro.training.cost):
+seconds per training and per evaluated sample, the resident memory around them (reset and
+read through /proc/self/clear_refs and VmHWM, Linux), the process's base memory and a
+fresh process's start-up time (import of the engine).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import ctypes
+import datetime
+import gc
 import json
 import math
+import os
 import platform
+import re
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +52,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from dlrepro import data as D  # noqa: E402
 from dlrepro.config import load_config, resolve  # noqa: E402
-from dlrepro.training.trainer import EVAL_CHUNK, LOOP_DEFAULTS, Trainer, pick_device, set_threads  # noqa: E402
+from dlrepro.training import cost  # noqa: E402
+from dlrepro.training.cost import REAL_SIZES, run_samples  # noqa: E402,F401  (run_samples: tests)
+from dlrepro.training.run import train_run  # noqa: E402,F401  (imported as a training job does: base memory)
+from dlrepro.training.trainer import EVAL_CHUNK, Trainer, pick_device, set_threads  # noqa: E402
 
-REAL_SIZES = {"kmnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000)}
 MIN_TIMED = 64      # time at least this many images per group (batch 1 or 32: several steps)
 QUICK_CAP = 64      # --quick: at most this many images per timed step (partial batch above)
 QUICK_EVAL = 128    # --quick: evaluation timed on one chunk of this many samples
@@ -47,36 +64,64 @@ MIN_SECONDS = 0.5   # cheap groups: the timed pass is repeated until this long (
 NOT_TIMED = ("val_split", "train_subset", "eval_subset", "eval_test", "schedule", "init_from")
 
 
-def run_samples(s: dict, sizes: tuple[int, int] | None = None) -> dict:
-    """Samples a run processes, from the dataset's (train, test) sizes (default: the real
-    ones): per epoch ``train`` (before augmentation copies) and ``eval`` (validation plus the
-    loop's train-accuracy pass), ``test`` once at the end, and ``epochs``. Mirrors
-    dlrepro.training.trainer.make_splits and Trainer.run_epoch."""
-    n_train, n_test = sizes or REAL_SIZES[s["dataset"]]
-    loop = {**LOOP_DEFAULTS, **s.get("loop", {})}
-    cap = lambda n, c: n if c is None else min(n, c)  # noqa: E731
-    val = s["val_split"]["size"] if s.get("val_split") else 0
-    pool = n_train - val                       # the training split after the validation split
-    train = cap(pool, s.get("train_subset"))
-    ev = s.get("eval_subset")
-    val_n = cap(val or n_test, ev)             # no val_split: the test split validates
-    acc = {"running": 0, "eval_full": cap(pool, ev)}.get(loop["train_acc"], train)
-    test = cap(n_test, ev) if val and s.get("eval_test") else 0
-    return {"epochs": s["epochs"], "train": train, "eval": val_n + acc, "test": test}
-
-
 def eval_key(s: dict) -> str:
-    """What sets the cost of an evaluated sample (EVAL_CHUNK chunks: the batch plays no part)."""
-    return json.dumps([s["dataset"], s["model"], s.get("model_args", {}), s.get("precision", "fp32"),
-                       s.get("preprocess", {}).get("resize"), s.get("replicates", 1), bool(s.get("channels_last")),
-                       bool(s.get("compile"))], sort_keys=True)
+    """What sets the cost of an evaluated sample (dlrepro.training.cost.eval_fields)."""
+    return cost.key_of(cost.eval_fields(s))
 
 
 def train_key(s: dict) -> str:
     """What sets the cost of a training sample (runs with equal keys share one timing)."""
-    return json.dumps([eval_key(s), s["batch_size"], s.get("micro_batch"), s.get("augment"), s["optimizer"]["name"],
-                       bool(s.get("l2")), bool(s.get("clip_grad_norm")),
-                       bool(s.get("loop", {}).get("record_batches"))], sort_keys=True)  # a sync per step
+    return cost.key_of(cost.train_fields(s))
+
+
+class Memory:
+    """Resident memory of this process (Linux): ``reset()`` frees what it can and sets the
+    high-water mark to the current size; ``peak()`` is the growth since (MB)."""
+
+    def __init__(self):
+        self.ok = Path("/proc/self/clear_refs").exists()
+        try:
+            self.trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except OSError:
+            self.trim = None
+        self.start = 0.0
+
+    @staticmethod
+    def status(field: str) -> float:
+        m = re.search(rf"^{field}:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
+        return int(m.group(1)) / 1024 if m else 0.0
+
+    def reset(self) -> None:
+        gc.collect()
+        if self.trim:
+            self.trim(0)
+        if self.ok:
+            try:
+                Path("/proc/self/clear_refs").write_text("5")
+            except OSError:
+                self.ok = False
+        self.start = self.status("VmRSS")
+
+    def now(self) -> float:
+        return self.status("VmRSS") - self.start
+
+    def peak(self) -> float:
+        return max(0.0, (self.status("VmHWM") if self.ok else self.status("VmRSS")) - self.start)
+
+
+def startup_seconds(repeat: int = 2) -> float:
+    """A fresh Python process importing the engine as a training job does (torch,
+    dlrepro.training.run): the slowest of ``repeat``, in wall time, or in the child's CPU
+    time (user + system) where CLOCK is the process CPU time."""
+    times = []
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    for _ in range(repeat):
+        r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import dlrepro.training.run"], check=True, cwd=ROOT, env=env)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+        times.append(cpu if CLOCK is time.process_time else time.perf_counter() - t0)
+    return max(times)
 
 
 def timing_plan(s: dict, steps: int, quick: bool) -> tuple[int, int, int, int]:
@@ -94,37 +139,51 @@ def sync(dev: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+CLOCK = time.perf_counter  # main(): time.process_time for one CPU thread (see --clock)
+
+
 def timed(fn, n: int, dev: torch.device, min_s: float) -> tuple[float, int]:
     """(seconds per sample, passes) of ``fn`` (``n`` samples a pass): one warm-up pass, then
-    passes until ``min_s`` seconds have been timed."""
+    passes until ``min_s`` seconds have been timed (on CLOCK)."""
     fn()
     passes, t = 0, 0.0
     while passes == 0 or t < min_s:
         sync(dev)
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         fn()
         sync(dev)
-        t += time.perf_counter() - t0
+        t += CLOCK() - t0
         passes += 1
     return t / (n * passes), passes
 
 
 def measure(s: dict, data: dict, dev: torch.device, unit: int, steps: int, min_s: float,
-            with_eval: bool) -> tuple[float, int, float | None]:
-    """(seconds per training sample, passes, seconds per evaluated sample or None), timed
-    with the trainer dlrepro.training.run.train_run picks (``replicates``: all N seeds): passes of
-    ``train_epoch`` over ``steps`` steps of ``unit`` samples, and of ``test_metrics`` over
-    the data's test split (which the engine holds for a run with a val_split and eval_test)."""
+            with_eval: bool, mem: Memory) -> tuple[float, int, float | None, dict]:
+    """(seconds per training sample, passes, seconds per evaluated sample or None, memory),
+    timed with the trainer dlrepro.training.run.train_run picks (``replicates``: all N seeds):
+    passes of ``train_epoch`` over ``steps`` steps of ``unit`` samples, and of
+    ``test_metrics`` over the data's test split (which the engine holds for a run with a
+    val_split and eval_test). Memory (MB of resident growth): ``fixed_mb`` building the
+    trainer (model, optimizer), ``train_mb`` the training passes, ``eval_mb`` evaluation."""
     s = {k: v for k, v in s.items() if k not in NOT_TIMED}
     s.update(epochs=1, train_subset=unit * steps, val_split={"size": 1, "seed": 0}, eval_test=True)
     trainer_cls = Trainer
     if s.get("replicates", 1) > 1:
         from dlrepro.training.replicates import trainer_class
         trainer_cls = trainer_class(dev)
+    mem.reset()
     tr = trainer_cls(s, data, dev)
+    fixed = mem.now()
+    mem.reset()
     t_train, passes = timed(lambda: tr.train_epoch(0), unit * steps, dev, min_s)
-    t_eval = timed(tr.test_metrics, len(data["test_y"]), dev, min_s)[0] if with_eval else None
-    return t_train, passes, t_eval
+    memory = {"fixed_mb": round(fixed, 1), "train_mb": round(mem.peak(), 1)}
+    t_eval = None
+    if with_eval:
+        mem.reset()
+        t_eval = timed(tr.test_metrics, len(data["test_y"]), dev, min_s)[0]
+        memory["eval_mb"] = round(mem.peak(), 1)
+    del tr
+    return t_train, passes, t_eval, memory
 
 
 def device_name(dev: torch.device) -> str:
@@ -137,6 +196,21 @@ def device_name(dev: torch.device) -> str:
     except OSError:
         pass
     return platform.processor() or "cpu"
+
+
+COSTS_HEADER = """\
+# Measured cost of a sample, per timing group (dlrepro.training.cost.train_fields) and device:
+# the data behind each training job's `runtime` and `mem_mb` (rules/train.smk, config `cluster`).
+# Written by benchmarks/budget.py --write-costs (see `measured` for how and where); do not edit
+# by hand, measure again. train_s / eval_s: seconds per training / evaluated sample (one CPU
+# thread: process CPU time, what a job on a core of its own takes, also on a loaded machine);
+# fixed_mb: model and optimizer; train_mb: one training step of train_images images; eval_mb:
+# one evaluation pass of eval_images images (resident growth); base_mb: the process with torch
+# and the engine imported; startup_s: a fresh process importing the engine. gpu_factor: CPU
+# seconds / GPU seconds of a group with no cuda figure, and cuda_context_mb: host memory of a
+# CUDA context where no cuda base_mb was measured (both NOT measured: stated, conservative;
+# `budget.py --device cuda --write-costs` measures both).
+"""
 
 
 def hours(sec: float) -> str:
@@ -156,13 +230,29 @@ def main() -> None:
                     help=f"CI: 1 timed step of at most {QUICK_CAP} images per group, eval on {QUICK_EVAL} samples")
     ap.add_argument("--study", action="append", help="only this study (repeatable)")
     ap.add_argument("--csv", help="also write the per-run table to this CSV file")
+    ap.add_argument("--clock", choices=["auto", "wall", "cpu"], default="auto",
+                    help="time steps in wall time or in this process's CPU time (auto: CPU time on a CPU "
+                         "with one thread, what a job on a core of its own takes even on a loaded machine)")
+    ap.add_argument("--write-costs", metavar="PATH",
+                    help="merge the measured per-sample figures of this device into this costs file "
+                         "(the train rule's: benchmarks/costs.yaml)")
     args = ap.parse_args()
     t_start = time.perf_counter()
+    load_before = os.getloadavg()
+    set_threads(args.threads)
+    dev = pick_device(args.device)
+    torch.zeros(1, device=dev).sum().item()  # a CUDA context is part of a GPU job's base
+    global CLOCK
+    cpu_clock = args.clock == "cpu" or (args.clock == "auto" and dev.type == "cpu" and args.threads == 1)
+    if cpu_clock and dev.type == "cuda":
+        ap.error("--clock cpu times the CPU, not a GPU")
+    CLOCK = time.process_time if cpu_clock else time.perf_counter
+    mem = Memory()
+    mem.reset()
+    base_mb = mem.start  # this process with torch, the engine (and a device) ready, before any data
     steps = args.batches or (1 if args.quick else 3)
     n_eval = QUICK_EVAL if args.quick else EVAL_CHUNK * args.eval_chunks
     min_s = 0.1 if args.quick else MIN_SECONDS
-    set_threads(args.threads)
-    dev = pick_device(args.device)
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)  # as dlrepro.training.run.train_run
 
@@ -191,6 +281,8 @@ def main() -> None:
     t_train: dict[str, float] = {}
     t_eval: dict[str, float] = {}
     timed_desc: dict[str, str] = {}
+    figures: dict[str, dict] = {}
+    eval_mem: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         prepared = {}
         for ds, n in need.items():
@@ -202,33 +294,59 @@ def main() -> None:
             n_steps, unit, real, repeat = plan[k]
             t0 = time.perf_counter()
             new_eval = eval_key(s) not in t_eval
-            t_train[k], passes, te = measure(s, prepared[s["dataset"]], dev, unit, n_steps, min_s, new_eval)
+            t_train[k], passes, te, memory = measure(s, prepared[s["dataset"]], dev, unit, n_steps, min_s,
+                                                     new_eval, mem)
             if new_eval:
-                t_eval[eval_key(s)] = te
+                t_eval[eval_key(s)], eval_mem[eval_key(s)] = te, memory["eval_mb"]
+            figures[k] = {"train_s": float(f"{t_train[k]:.4g}"), "eval_s": float(f"{t_eval[eval_key(s)]:.4g}"),
+                          "fixed_mb": memory["fixed_mb"], "train_mb": memory["train_mb"],
+                          "train_images": unit * repeat, "eval_mb": eval_mem[eval_key(s)],
+                          "eval_images": min(n_eval, EVAL_CHUNK)}
             timed_desc[k] = f"{n_steps} x {unit}" + (f" of {real}" if unit < real else "") + \
                 (f" x{repeat} copies" if repeat > 1 else "") + \
                 (f", {s['replicates']} replicates" if s.get("replicates", 1) > 1 else "") + \
                 (f" (x{passes} passes)" if passes > 1 else "")
             print(f"  [{i}/{len(groups)}] {s['model']} {s.get('model_args', {})} batch {s['batch_size']}: "
-                  f"timed {timed_desc[k]}, {t_train[k] * 1e3:.3f} ms/train sample "
-                  f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+                  f"timed {timed_desc[k]}, {t_train[k] * 1e3:.3f} ms/train sample, "
+                  f"+{memory['train_mb']:.0f} MB ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+    startup = startup_seconds()
+    load_after = os.getloadavg()
 
+    # the per-run estimates through the rules' own cost model, from these fresh figures
+    costs = cost.Costs({"base_mb": {dev.type: base_mb}, "startup_s": {dev.type: startup},
+                        "groups": [{"key": cost.train_fields(rs[0].settings), dev.type: figures[k]}
+                                   for k, rs in groups.items()]})
     rows = []
     for r in runs:
         s, n = r.settings, run_samples(r.settings, sizes)
-        tt, te = t_train[train_key(s)], t_eval[eval_key(s)]
-        sec = n["epochs"] * (n["train"] * tt + n["eval"] * te) + n["test"] * te
+        est = cost.estimate(s, costs, dev.type, sizes)
+        job = cost.job_request(est, cfg.cluster, startup)
         rows.append({"study": r.study, "experiment": r.experiment, "run": r.name, "model": s["model"],
                      "batch_size": s["batch_size"], "epochs": n["epochs"], "train_samples": n["train"],
                      "eval_samples": n["eval"], "test_samples": n["test"],
-                     "group": list(groups).index(train_key(s)) + 1, "s_per_train_sample": tt,
-                     "s_per_eval_sample": te, "est_seconds": sec})
+                     "group": list(groups).index(train_key(s)) + 1, "s_per_train_sample": t_train[train_key(s)],
+                     "s_per_eval_sample": t_eval[eval_key(s)], "est_seconds": est.seconds,
+                     "est_mem_mb": round(est.mem_mb), "job_runtime_min": job["runtime"], "job_mem_mb": job["mem_mb"],
+                     "job_small": job["small"]})
+    if args.write_costs:
+        meta = {"device_name": device_name(dev), "threads": args.threads, "torch": str(torch.__version__),
+                "date": datetime.date.today().isoformat(), "preset": cfg.preset, "quick": args.quick,
+                "steps_per_group": steps, "eval_samples": n_eval, "cpus": os.cpu_count(),
+                "clock": "process CPU time" if CLOCK is time.process_time else "wall time",
+                "load_average": f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)",
+                "command": "python " + " ".join([Path(sys.argv[0]).as_posix().split(str(ROOT) + '/')[-1],
+                                                 *sys.argv[1:]])}
+        cost.write_costs(args.write_costs, dev.type, [(cost.train_fields(rs[0].settings), figures[k])
+                                                      for k, rs in groups.items()],
+                         meta, base_mb, startup, header=COSTS_HEADER)
+        print(f"wrote {len(groups)} {dev.type} group figures to {args.write_costs}", file=sys.stderr)
     elapsed = time.perf_counter() - t_start
 
     print(f"# Compute budget of the `{cfg.preset}` preset (ESTIMATES)\n")
     print(f"device {dev} ({device_name(dev)}), threads {args.threads}, torch {torch.__version__}. "
           f"**Estimates, extrapolated** from {steps} measured training step(s) per timing group "
-          f"(at least {MIN_TIMED} images; after a warm-up pass; cheap groups repeated to {min_s} s) "
+          f"(at least {MIN_TIMED} images; after a warm-up pass; cheap groups repeated to {min_s} s; "
+          f"{'process CPU time' if CLOCK is time.process_time else 'wall time'}) "
           f"and evaluation over {n_eval} samples per model, "
           f"on synthetic data of the real shapes, times the real dataset sizes. Not included: data loading, "
           f"checkpoints, LR schedules, job start-up. Each run alone on this device with these threads."
@@ -243,13 +361,19 @@ def main() -> None:
               f"{'/' + str(s['micro_batch']) if s.get('micro_batch') else ''} | {timed_desc[k]} | "
               f"{t_train[k] * 1e3:.4f} | {t_eval[eval_key(s)] * 1e3:.4f} | {len(rs)} |")
     print("\n## Per run\n")
-    print("| run | model | group | batch | epochs | train samples/epoch | eval samples/epoch | est. s | est. h |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"`job min` / `job MB`: what its train job asks for on {dev.type} (Snakemake runtime / mem_mb, "
+          f"config `cluster`: x{cfg.cluster['safety']} and a measured start-up of {startup:.1f} s; "
+          f"memory x{cfg.cluster['mem_safety']} + {cfg.cluster['job_overhead_mb']} MB); "
+          f"`small`: grouped on a cluster.\n")
+    print("| run | model | group | batch | epochs | train samples/epoch | eval samples/epoch | est. s | est. h "
+          "| est. MB | job min | job MB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for w in rows:
         print(f"| {w['study']}/{w['experiment']}/{w['run']} | {w['model']} | {w['group']} | {w['batch_size']} | "
               f"{w['epochs']} | {w['train_samples']} | {w['eval_samples']}"
               f"{' (+' + str(w['test_samples']) + ' test once)' if w['test_samples'] else ''} | "
-              f"{w['est_seconds']:.0f} | {hours(w['est_seconds'])} |")
+              f"{w['est_seconds']:.0f} | {hours(w['est_seconds'])} | {w['est_mem_mb']} | "
+              f"{w['job_runtime_min']}{' small' if w['job_small'] else ''} | {w['job_mem_mb']} |")
     print("\n## Per study\n")
     print("| study | runs | est. hours | note |")
     print("| --- | ---: | ---: | --- |")

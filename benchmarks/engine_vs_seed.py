@@ -1,23 +1,34 @@
-"""Epoch time of the seed-style loop vs this project's engine, side by side in one process.
+"""Epoch time of the write-ups' loop style vs this project's engine, side by side in one
+process, repeated and interleaved; the compute floor; the speed switches of the conv nets.
 
 (a) seed-style: a torchvision dataset object with ToTensor/Normalize transforms and a
     shuffled DataLoader, batches moved to the device one by one (what the write-ups did);
 (b) engine: the same data as uint8 tensors on the device, batches sliced by randperm,
     normalised on the device (dlrepro.training.trainer.Trainer.train_epoch).
-Same model, batch size, optimizer, precision (fp32) and device for both. Data: synthetic
-sets written in the real formats (IDX gzip / CIFAR pickles), so both read the same files.
+Same model, initial weights, batch size, optimizer, precision (fp32) and device for both.
+Data: synthetic sets written in the real formats (IDX gzip / CIFAR pickles), so both read
+the same files. Each case: one warm-up epoch of each, then ``--repeats`` rounds A B A B
+...; the table gives the median and [min–max] of each time and of the per-round ratio.
 
-    python benchmarks/engine_vs_seed.py            # full: a whole epoch of 10k samples each
-    python benchmarks/engine_vs_seed.py --quick    # a few batches (CI: proves it runs)
+Compute floor: FLOPs per training sample (forward + backward, torch.utils.flop_counter)
+times samples over the median time = achieved GFLOP/s, and its share of the machine's
+dense fp32 peak measured in the same run (a matmul probe at the same thread count).
 
-Prints a table; asserts nothing about speed (these machines are shared and noisy).
+Speed switches (conv nets): the engine in fp32 against bf16 autocast, channels_last, both,
+and torch.compile where it works, interleaved, each with the validation accuracy after a
+short run from the same initial weights (what the switch costs in fidelity).
+
+    python benchmarks/engine_vs_seed.py --samples 5000 --threads 2 --device cpu
+    python benchmarks/engine_vs_seed.py --quick     # a few batches (CI: proves it runs)
+
+Prints tables; asserts nothing about speed (these machines are shared and noisy).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -26,20 +37,37 @@ from torch.utils.data import DataLoader
 from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import cpu_flags, cpu_name, fmt_range, interleaved, matmul_peak_gflops, summary, train_step_flops  # noqa: E402
+
 from dlrepro import data as D  # noqa: E402
 from dlrepro import models  # noqa: E402
-from dlrepro.training.trainer import Trainer, pick_device, set_threads  # noqa: E402
+from dlrepro.training.trainer import Trainer, evaluate, pick_device, set_threads  # noqa: E402
 
-CASES = [  # label, dataset, model, model_args, batch size, optimizer
-    ("KMNIST 256-256 MLP (seed 001)", "kmnist", "kmnist_mlp", {"arch": "plain"}, 64, {"name": "adamw", "lr": 1e-3}),
+CASES = [  # label, dataset, model, model_args, batch size, optimizer, conv net
+    ("KMNIST 256-256 MLP (seed 001)", "kmnist", "kmnist_mlp", {"arch": "plain"}, 64, {"name": "adamw", "lr": 1e-3},
+     False),
     ("Fashion-MNIST MLP k5 h128 (seed 000)", "fashion_mnist", "fashion_mlp", {"k": 5, "hidden": 128}, 1024,
-     {"name": "adam", "lr": 1e-3}),
-    ("CIFAR-10 CNN P1a (seed 004)", "cifar10", "cnn_p1a", {}, 1024, {"name": "sgd", "lr": 1e-2}),
-    ("ResNet-44 (seed 003 P4)", "cifar10", "resnet_v1", {"depth": 44}, 64, {"name": "adam", "lr": 1e-3}),
+     {"name": "adam", "lr": 1e-3}, False),
+    ("CIFAR-10 CNN P1a (seed 004)", "cifar10", "cnn_p1a", {}, 1024, {"name": "sgd", "lr": 1e-2}, True),
+    ("ResNet-44 (seed 003 P4)", "cifar10", "resnet_v1", {"depth": 44}, 64, {"name": "adam", "lr": 1e-3}, True),
 ]
+SWITCHES = {  # engine variants of the conv nets (the `fast` preset is bf16 + channels_last)
+    "bf16": {"precision": "bf16"},
+    "channels_last": {"channels_last": True},
+    "bf16 + channels_last": {"precision": "bf16", "channels_last": True},
+    "compile": {"compile": True},
+}
 
 
-def seed_style_epoch(model, loader, opt, device, max_batches):
+def torch_optimizer(spec: dict, params):
+    if spec["name"] == "sgd":
+        return torch.optim.SGD(params, lr=spec["lr"])
+    cls = torch.optim.AdamW if spec["name"] == "adamw" else torch.optim.Adam
+    return cls(params, lr=spec["lr"])
+
+
+def seed_style_epoch(model, loader, opt, device, max_batches) -> int:
     model.train()
     n = 0
     for i, (x, y) in enumerate(loader):
@@ -51,68 +79,152 @@ def seed_style_epoch(model, loader, opt, device, max_batches):
         loss.backward()
         opt.step()
         n += len(y)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
     return n
+
+
+def engine_settings(ds, model_name, margs, bs, opt_spec, samples, **switch) -> dict:
+    return {"dataset": ds, "model": model_name, "model_args": margs, "optimizer": opt_spec, "batch_size": bs,
+            "epochs": 1, "seed": 0, "train_subset": samples, "preprocess": {"scale": True, "normalize": "dataset"},
+            **switch}
+
+
+class EngineEpochs:
+    """Consecutive epochs of one engine trainer (``train_epoch(e)``, e = 0, 1, ...)."""
+
+    def __init__(self, trainer: Trainer):
+        self.tr, self.epoch = trainer, 0
+
+    def __call__(self):
+        self.tr.train_epoch(self.epoch)
+        self.epoch += 1
+
+
+def ratio_range(a: list[float], b: list[float]) -> str:
+    r = [x / y for x, y in zip(a, b)]
+    med, lo, hi = summary(r)
+    return f"{med:.2f}x [{lo:.2f}–{hi:.2f}]"
+
+
+def compare_loops(case, prepared, manifest, dev, n, args, peak) -> dict:
+    label, ds, model_name, margs, bs, opt_spec, _ = case
+    tv = D.open_torchvision(manifest, train=True, transform=transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize(prepared["mean"], prepared["std"])]))
+    loader = DataLoader(tv, batch_size=bs, shuffle=True, num_workers=args.workers)
+    max_batches = 3 if args.quick else -(-n // bs)
+    torch.manual_seed(0)
+    model = models.build(model_name, **margs).to(dev)
+    tr = Trainer(engine_settings(ds, model_name, margs, bs, opt_spec, min(n, max_batches * bs)), prepared, dev)
+    tr.model.load_state_dict(model.state_dict())   # the same initial weights
+    opt = torch_optimizer(opt_spec, model.parameters())
+    seen = min(n, max_batches * bs)
+    times = interleaved({"seed": lambda: seed_style_epoch(model, loader, opt, dev, max_batches),
+                         "engine": EngineEpochs(tr)}, dev, args.repeats)
+    x = tr.prep(prepared["train_x"][:bs])
+    flops = train_step_flops(copy.deepcopy(tr.model), x, prepared["train_y"][:bs])
+    out = {"label": label, "bs": bs, "samples": seen, "seed": times["seed"], "engine": times["engine"],
+           "flops": flops}
+    for k in ("seed", "engine"):
+        out[f"{k}_gflops"] = flops * seen / summary(times[k])[0] / 1e9
+    print(f"  {label}: seed-style {fmt_range(times['seed'])} s, engine {fmt_range(times['engine'])} s, "
+          f"{ratio_range(times['seed'], times['engine'])}; {flops / 1e9:.3f} GFLOP/sample, engine "
+          f"{out['engine_gflops']:.1f} GFLOP/s = {out['engine_gflops'] / peak:.0%} of the fp32 peak", flush=True)
+    return out
+
+
+def short_run_accuracy(case, prepared, dev, n, switch: dict, epochs: int) -> float:
+    _, ds, model_name, margs, bs, opt_spec, _ = case
+    s = engine_settings(ds, model_name, margs, bs, opt_spec, n, **switch)
+    s["eval_subset"] = 1000
+    tr = Trainer(s, prepared, dev)
+    for e in range(epochs):
+        tr.train_epoch(e)
+    return evaluate(tr.net, tr.splits["val"], tr.prep, tr.autocast)[1]
+
+
+def compare_switches(case, prepared, dev, n, args) -> list[tuple]:
+    label, ds, model_name, margs, bs, opt_spec, _ = case
+    samples = min(n, args.switch_samples or n)
+    variants = {"fp32": {}}
+    for name, sw in SWITCHES.items():
+        if args.quick and name == "compile":
+            continue  # compiling takes minutes: the full run measures it
+        try:   # torch.compile needs a working C++ toolchain; say why a switch is missing
+            tr = Trainer(engine_settings(ds, model_name, margs, bs, opt_spec, samples, **sw), prepared, dev)
+            tr.train_epoch(0)
+            variants[name] = sw
+        except Exception as e:  # noqa: BLE001  (reported, not hidden)
+            print(f"  {label}: {name} not available here: {type(e).__name__}: {str(e)[:160]}", flush=True)
+    fns = {name: EngineEpochs(Trainer(engine_settings(ds, model_name, margs, bs, opt_spec, samples, **sw),
+                                      prepared, dev)) for name, sw in variants.items()}
+    times = interleaved(fns, dev, args.switch_repeats)
+    acc = {name: short_run_accuracy(case, prepared, dev, samples, sw, args.accuracy_epochs)
+           for name, sw in variants.items()}
+    rows = []
+    for name in variants:
+        rows.append((label, name, times[name], ratio_range(times["fp32"], times[name]), acc[name]))
+        print(f"  {label} [{name}]: {fmt_range(times[name])} s, {rows[-1][3]} vs fp32, "
+              f"val acc after {args.accuracy_epochs} epochs {acc[name]:.4f}", flush=True)
+    return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few batches per case (CI)")
-    ap.add_argument("--samples", type=int, default=10000, help="training samples per epoch (full mode)")
+    ap.add_argument("--samples", type=int, default=5000, help="training samples per epoch")
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds per case")
+    ap.add_argument("--switch-repeats", type=int, default=3, help="interleaved rounds of the speed switches")
+    ap.add_argument("--accuracy-epochs", type=int, default=3, help="epochs of the fidelity check")
+    ap.add_argument("--switch-samples", type=int, default=None, help="samples per epoch of the switch rows")
+    ap.add_argument("--no-switches", action="store_true", help="skip the bf16 / channels_last / compile rows")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers of the seed-style loop")
     args = ap.parse_args()
+    if args.quick:   # bf16 without the CPU's bf16 instructions is emulated and slow: a few batches
+        args.repeats, args.switch_repeats, args.accuracy_epochs = 2, 1, 1
+        args.switch_samples = args.switch_samples or 64
     set_threads(args.threads)
     dev = pick_device(args.device)
     n = 512 if args.quick else args.samples
-    print(f"device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'}), "
-          f"threads {args.threads}, {n} samples/epoch, seed-style DataLoader workers {args.workers}")
-    rows = []
+    peak = matmul_peak_gflops(dev)
+    peak_bf16 = matmul_peak_gflops(dev, torch.bfloat16)
+    flags = cpu_flags()
+    print(f"device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else cpu_name()}), "
+          f"threads {args.threads}, torch {torch.__version__}, {n} samples/epoch, {args.repeats} interleaved rounds, "
+          f"DataLoader workers {args.workers}")
+    print(f"measured matmul peak: fp32 {peak:.1f} GFLOP/s, bf16 {peak_bf16:.1f} GFLOP/s"
+          + (f"; CPU bf16 instructions: {', '.join(sorted(f for f in flags if 'bf16' in f or 'amx' in f)) or 'none'}"
+             if dev.type == "cpu" else ""))
+    rows, switch_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         manifests = {}
-        for ds in {c[1] for c in CASES}:
-            D.fetch(ds, "synthetic", root=tmp, synthetic={"n_train": n, "n_test": 100, "seed": 0})
+        for ds in dict.fromkeys(c[1] for c in CASES):
+            D.fetch(ds, "synthetic", root=tmp, synthetic={"n_train": n, "n_test": 1000, "seed": 0})
             manifests[ds] = D.manifest_path(ds, "synthetic", tmp)
             D.prepare(ds, manifests[ds], f"{tmp}/{ds}.pt")
-        for label, ds, model_name, margs, bs, opt_spec in CASES:
-            if args.quick and model_name == "resnet_v1":
-                margs = {"depth": 20}
-            max_batches = 3 if args.quick else 10**9
-            prepared = D.load_prepared(f"{tmp}/{ds}.pt", dev)
-            mean, std = prepared["mean"], prepared["std"]
-            tv = D.open_torchvision(manifests[ds], train=True,
-                                    transform=transforms.Compose([transforms.ToTensor(),
-                                                                  transforms.Normalize(mean, std)]))
-            loader = DataLoader(tv, batch_size=bs, shuffle=True, num_workers=args.workers)
-            torch.manual_seed(0)
-            model = models.build(model_name, **margs).to(dev)
-            opt = torch.optim.SGD(model.parameters(), lr=1e-3) if opt_spec["name"] == "sgd" else \
-                torch.optim.Adam(model.parameters(), lr=1e-3)
-            seed_style_epoch(model, loader, opt, dev, 1)  # warm-up
-            t0 = time.perf_counter()
-            seen_a = seed_style_epoch(model, loader, opt, dev, max_batches)
-            ta = time.perf_counter() - t0
-            s = {"dataset": ds, "model": model_name, "model_args": margs, "optimizer": opt_spec,
-                 "batch_size": bs, "epochs": 1, "seed": 0, "train_subset": seen_a,
-                 "preprocess": {"scale": True, "normalize": "dataset"}}
-            tr = Trainer(s, prepared, dev)
-            tr.train_epoch(0)  # warm-up
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            tr.train_epoch(1)
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            tb = time.perf_counter() - t0
-            rows.append((label, bs, seen_a, ta, tb))
-            print(f"  {label}: seed-style {ta:.3f} s, engine {tb:.3f} s, x{ta / tb:.2f}", flush=True)
+        for case in CASES:
+            if args.quick and case[2] == "resnet_v1":
+                case = case[:3] + ({"depth": 20},) + case[4:]
+            prepared = D.load_prepared(f"{tmp}/{case[1]}.pt", dev)
+            rows.append(compare_loops(case, prepared, manifests[case[1]], dev, n, args, peak))
+            if case[6] and not args.no_switches:
+                switch_rows += compare_switches(case, prepared, dev, n, args)
     print()
-    print(f"| case | batch | samples | seed-style s/epoch | engine s/epoch | speed-up |")
-    print(f"| --- | ---: | ---: | ---: | ---: | ---: |")
-    for label, bs, seen, ta, tb in rows:
-        print(f"| {label} | {bs} | {seen} | {ta:.3f} | {tb:.3f} | {ta / tb:.2f}x |")
+    print("| case | batch | samples | seed-style s/epoch | engine s/epoch | speed-up (seed / engine) "
+          "| GFLOP/sample | engine GFLOP/s | share of fp32 peak |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['label']} | {r['bs']} | {r['samples']} | {fmt_range(r['seed'])} | {fmt_range(r['engine'])} "
+              f"| {ratio_range(r['seed'], r['engine'])} | {r['flops'] / 1e9:.4f} | {r['engine_gflops']:.1f} "
+              f"| {r['engine_gflops'] / peak:.0%} |")
+    if switch_rows:
+        print()
+        print(f"| case | engine switch | s/epoch | speed-up vs fp32 | val acc after {args.accuracy_epochs} epochs |")
+        print("| --- | --- | ---: | ---: | ---: |")
+        for label, name, t, ratio, acc in switch_rows:
+            print(f"| {label} | {name} | {fmt_range(t)} | {ratio} | {acc:.4f} |")
+    print(f"\nmedian [min–max] over {args.repeats} interleaved rounds (switches: {args.switch_repeats}); "
+          f"peak: fp32 matmul {peak:.1f} GFLOP/s on this machine, measured in this run")
 
 
 if __name__ == "__main__":

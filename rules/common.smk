@@ -4,29 +4,35 @@
 # (plain functions, so `snakemake --lint` finds no functions mixed with rules).
 import os
 import re
-import sys
 
-# the project: the folder above rules/ (config.yaml, studies/, dlrepro/), also when another
-# Snakefile includes these rules
-PROJECT = os.path.dirname(workflow.current_basedir)
-# Jobs import the package beside this workflow, not another installed copy (a second
-# clone, a conda env without it, a cluster node): PYTHONPATH reaches every job's process.
-sys.path.insert(0, PROJECT)
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(
-        [PROJECT, *(p for p in os.getenv("PYTHONPATH", "").split(os.pathsep) if p and p != PROJECT)]
-    )
-)
+from snakemake.logging import logger
+from snakemake.utils import update_config
+
+
+include: "config.smk"  # PROJECT, the package on sys.path / PYTHONPATH, config files read strictly
+
 
 from dlrepro.config import ConfigError, resolve
-from dlrepro.config.ledger import printed_by_run
+from dlrepro.config.command_line import coerce, environment_problems
+from dlrepro.config.ledger import claim_operands, printed_by_run
 from dlrepro.reproduction.tolerances import tolerances_for_study
 from dlrepro.site.params import STATIC_FILES
+from dlrepro.training.cost import estimate, job_request, load_costs
 
 try:
+    # --config values nested in a mapping arrive as strings ('overrides={replicates: 2}'):
+    # each becomes the type the schema wants there, where that is unambiguous
+    update_config(config, coerce(workflow.config_settings.config))
     CFG = resolve(config, root=PROJECT)
+    if workflow.is_main_process:  # what the DAG host must provide (jobs on a cluster check the device)
+        problems = environment_problems(CFG, os.getcwd(), check_gpu=workflow.resource_settings.nodes is None)
+        if problems:
+            raise ConfigError("this machine cannot run the build:\n  " + "\n  ".join(problems))
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
+if workflow.is_main_process:
+    for note in CFG.notes:  # e.g. the smoke preset trains on the CPU whatever `device` says
+        logger.info(note)
 
 RESULTS = CFG.results  # results/{preset}
 PRESET = CFG.preset
@@ -78,6 +84,7 @@ PATHS = {
     "reproduction": f"{RESULTS}/{{study}}/tables/reproduction.csv",
     "claims": f"{RESULTS}/{{study}}/tables/claims.csv",
     "analysis": f"{RESULTS}/{{study}}/analysis/{{name}}.{{ext}}",
+    "runs": f"{RESULTS}/runs.csv",  # every torch run, one row each
 }
 BENCHMARKS = {
     "train": f"{RESULTS}/benchmarks/{{study}}/train/{{experiment}}/{{run}}.tsv",
@@ -98,6 +105,7 @@ LOGS = {
 
 
 REPORT_DIR = f"{RESULTS}/report"
+REPORT_SITE = f"{RESULTS}/site"  # a mirror of REPORT_DIR, one directory output for `snakemake --report`
 REPORT_STUDIES = list(CFG.studies)
 REPORT_STATIC = [f"{REPORT_DIR}/static/{name}" for name in STATIC_FILES]
 REPORT_PAGES = {
@@ -145,6 +153,37 @@ def wants_gpu(run):
     if CFG.device == "cpu":
         return 0
     return int(CFG.studies[run.study].get("resources", {}).get("gpu", True))
+
+
+# ---------------------------------------------------------------- training jobs' resources
+# runtime and mem_mb of each training job from its own cost estimate (dlrepro.training.cost;
+# the measured per-sample figures in the costs file of config `cluster`), on the device the
+# job gets. Resources, not params: a new estimate retrains nothing.
+COSTS = load_costs(os.path.join(PROJECT, CFG.cluster["costs"]))
+SIZES = (
+    (DATA_CFG["synthetic"]["n_train"], DATA_CFG["synthetic"]["n_test"])
+    if DATA_CFG["source"] == "synthetic"
+    else None
+)
+TRAIN_GROUP = "train_small"  # profiles/slurm: group-components bundles these per submission
+_TRAIN_JOBS = {}  # run key -> job_request(...), computed once per run
+
+
+def train_job(wc):
+    """{runtime, mem_mb, small, estimate_s, source} of a training job (see job_request)."""
+    run = run_of(wc)
+    if run.key not in _TRAIN_JOBS:
+        device = "cuda" if wants_gpu(run) else "cpu"
+        est = estimate(run.settings, COSTS, device, SIZES)
+        startup = COSTS.startup_s.get(device, COSTS.startup_s.get("cpu", 0.0))
+        _TRAIN_JOBS[run.key] = job_request(est, CFG.cluster, startup)
+    return _TRAIN_JOBS[run.key]
+
+
+def train_group(wc):
+    """The group of a small CPU training job on a cluster (none otherwise). Snakemake uses
+    groups only when it submits jobs (a cluster, or a dry run); a local run ignores them."""
+    return TRAIN_GROUP if train_job(wc)["small"] else None
 
 
 def train_inputs(wc):
@@ -223,7 +262,7 @@ def ledger_sources(study):
     ledger = CFG.ledgers[study]
     where = [(n["where"], n["name"]) for n in ledger["numbers"]]
     for c in ledger["claims"]:
-        for op in [c.get("subject"), c.get("left"), c.get("right"), *c.get("among", [])]:
+        for op in claim_operands(c):
             if isinstance(op, dict):
                 kind = next((k for k in ("run", "analysis", "table") if k in op), "value")
                 where.append((kind, op.get(kind)))
@@ -321,6 +360,13 @@ def report_study_benchmarks(study):
 
 
 def all_targets():
-    """Every final output, the inputs of the default target - each study's figures, tables and analyses, then the
-    report site's pages. A pure function of the resolved config."""
-    return [out for study in CFG.studies for out in study_outputs(study)] + list(REPORT_PAGES.values())
+    """Every final output, the inputs of the default target - each study's figures, tables and analyses, the
+    table of all runs, then the report site's pages and its mirror for `snakemake --report`. A pure function
+    of the resolved config."""
+    runs = [PATHS["runs"]] if CFG.runs else []
+    return (
+        [out for study in CFG.studies for out in study_outputs(study)]
+        + runs
+        + list(REPORT_PAGES.values())
+        + [REPORT_SITE]
+    )

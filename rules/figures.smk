@@ -93,7 +93,7 @@ rule run_table:
         BENCHMARKS["table"]
     wildcard_constraints:
         study=one_of(TORCH_STUDIES),
-        name=r"(?!reproduction$|claims$)[a-z][a-z0-9_]*",  # those two: rule reproduction
+        name=r"(?!reproduction\b|claims\b)[a-z][a-z0-9_]*",  # those two: rule reproduction
     conda:
         CONDA_ENV
     threads: 1
@@ -106,6 +106,36 @@ rule run_table:
         caption=lambda wc: table_spec(wc)["caption"],
     script:
         "../workflow_scripts/run_table.py"
+
+
+rule runs_table:
+    """Every torch run of the build in one tidy table: a row per run (dlrepro.outputs.runs_table)."""
+    input:
+        code=library("outputs/runs_table.py"),
+        finals=[run_path("final", r) for r in CFG.runs.values()],
+    output:
+        report(
+            PATHS["runs"],
+            caption=CAPTION,
+            category="all runs",
+            labels={"table": "runs.csv"},
+        ),
+    log:
+        f"{RESULTS}/logs/runs_table.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/runs_table.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        caption="Every torch run of this build, one row each: study, experiment, run, status, device, "
+        "seconds, final-epoch and test metrics, the spread over seeds of a replicated run, and every "
+        "setting as a dotted column (``optimizer.lr``). Read it with ``pandas.read_csv``.",
+    script:
+        "../workflow_scripts/runs_table.py"
 
 
 rule analysis:

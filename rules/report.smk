@@ -6,6 +6,8 @@
 #   {RESULTS}/report/{study}.summary.js  the counts the index shows (read by the browser)
 #   {RESULTS}/report/screenshots/*.png   headless-Chromium check + one screenshot per page
 #                                        (rule report_screenshots; not in `all`: needs chromium)
+#   {RESULTS}/site/                      the site again (hard links), as one directory output
+#                                        that `snakemake --report report.zip` packs (rule report_site)
 # A page depends only on its own study's outputs, the runs' final.json (devices), the
 # benchmark files of the jobs that made them (compute time), the site's library files and
 # its small config slice (params), so editing one figure rebuilds that figure and its page;
@@ -94,3 +96,37 @@ rule report_screenshots:
         pages=REPORT_PAGES,
     script:
         "../workflow_scripts/report_screenshots.py"
+
+
+rule report_site:
+    """The site as one directory output, so that `snakemake --report report.zip` holds it
+    (its entry opens index.html): a mirror of the report folder (hard links), screenshots left out."""
+    input:
+        pages=list(REPORT_PAGES.values()),
+        assets=[f"{REPORT_DIR}/{s}" for s in REPORT_STUDIES],
+    output:
+        report(
+            directory(REPORT_SITE),
+            htmlindex="index.html",
+            caption=CAPTION,
+            category="write-ups (site)",
+            labels={"site": "index.html"},
+        ),
+    log:
+        f"{RESULTS}/logs/report/site.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/site.tsv"
+    localrule: True
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        site=lambda wc, input: os.path.dirname(input.pages[0]),  # the report folder
+        skip=["screenshots"],
+        caption="The write-up site: one page per write-up with each number the write-up reported "
+        "beside ours, the difference and a verdict, and provenance. Open it here (index.html).",
+    script:
+        "../workflow_scripts/report_site.py"

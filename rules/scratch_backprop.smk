@@ -92,6 +92,7 @@ if BACKPROP in CFG.studies:
         output:
             split=f"{BACKPROP_DIR}/data/digits_binary.npz",
             stats=f"{BACKPROP_DIR}/data/digits_binary.stats.json",
+            samples=BACKPROP_OUT["digits_samples"],
         log:
             backprop_dag.log_path(RESULTS, "scratch_digits_data"),
         benchmark:

@@ -1,5 +1,7 @@
 # Training: one generic rule trains every torch run of every study; a range test's
 # chosen LR bounds feed the cyclical-LR runs that name it (`schedule.bounds_from`).
+# Each job's runtime and mem_mb come from its run's cost estimate; on a cluster, small CPU
+# runs share the group `train_small` (profiles/slurm bundles them with group-components).
 
 
 rule train:
@@ -15,13 +17,18 @@ rule train:
         BENCHMARKS["train"]
     wildcard_constraints:
         study=one_of(TORCH_STUDIES),
+    group:
+        train_group
     conda:
         CONDA_ENV
     threads: 1
     resources:
         gpu=lambda wc: wants_gpu(run_of(wc)),
-        mem_mb=4000,
-        runtime=lambda wc: 60 if PRESET == "smoke" else 720,
+        # from the run's cost estimate (rules/common.smk: train_job; config `cluster`); a
+        # resubmitted job (profile `retries`, e.g. after a time-out) asks for twice the time
+        # and resumes from its checkpoint
+        mem_mb=lambda wc: train_job(wc)["mem_mb"],
+        runtime=lambda wc, attempt: train_job(wc)["runtime"] * attempt,
     params:
         settings=lambda wc: run_of(wc).settings,
         key=lambda wc: run_of(wc).key,

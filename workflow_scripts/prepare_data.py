@@ -10,4 +10,4 @@ with job_log(sm) as log:
     out = prepare(sm.wildcards.dataset, sm.input.manifest, sm.output.data)
     log(f"wrote {sm.output.data}: train {tuple(out['train_x'].shape)}, test "
         f"{tuple(out['test_x'].shape)}, mean {out['mean']}, std {out['std']}, "
-        f"synthetic={out['synthetic']}")
+        f"synthetic={out['synthetic']}, integrity record sha256 {out['integrity']['sha256']}")

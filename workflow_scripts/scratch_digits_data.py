@@ -4,4 +4,5 @@ from dlrepro.studies.scratch_backprop.stages import data_stage
 
 sm = snakemake  # noqa: F821
 with job_log(sm) as log:
-    data_stage(sm.params.settings, {"split": sm.output.split, "stats": sm.output.stats}, log)
+    data_stage(sm.params.settings, {"split": sm.output.split, "stats": sm.output.stats,
+                                    "samples": sm.output.samples}, log)

@@ -14,12 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from dlrepro.config.checks import (check_outputs, check_references, in_file, model_problem, run_name_problem,
+                                   schedule_problem)
 from dlrepro.config.load import ConfigError, deep_merge, locator, merged_config
-from dlrepro.config.validate import schema, settings_schema, sub_schema, validate
+from dlrepro.config.validate import non_finite, schema, settings_schema, validate, validate_options
 
 _MISSING = object()
-RUN_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+RUN_NAME_RE = re.compile(r"^(?!\.+$)[A-Za-z0-9_.+-]+$")  # not "." or ".." (checks.run_name_problem)
 METRIC_DEPENDENT_SCHEDULES = {"keras_step_plateau"}
+# the build's `cluster` settings where config.yaml does not give them (see its comments)
+CLUSTER_DEFAULTS = {"costs": "benchmarks/costs.yaml", "safety": 2.0, "min_runtime": 10, "mem_safety": 1.5,
+                    "job_overhead_mb": 300, "min_mem_mb": 1000, "group_below": 30,
+                    "fallback": {"runtime": 720, "mem_mb": 4000}}
 
 
 @dataclass
@@ -44,7 +50,9 @@ class Resolved:
     tolerances: dict
     studies: dict           # study name -> study mapping (after the preset)
     runs: dict[str, Run]    # "study/experiment/run" -> Run
+    notes: list[str] = field(default_factory=list)  # what the preset changed, for the log
     ledgers: dict = field(default_factory=dict)  # study -> expanded ledger (dlrepro.config.ledger)
+    cluster: dict = field(default_factory=lambda: deep_merge(CLUSTER_DEFAULTS, {}))  # job resources
 
     def study_runs(self, study: str, experiments: list[str] | None = None,
                    where: dict | None = None) -> list[Run]:
@@ -169,12 +177,6 @@ def _file(locate: Callable[[tuple], str | None] | None, *parts) -> str | None:
     return locate(parts) if locate else None
 
 
-def _in_file(locate: Callable[[tuple], str | None] | None, *parts) -> str:
-    """``"studies/<study>.yaml: "`` for an error message, or "" (a config built in memory)."""
-    f = _file(locate, *parts)
-    return f"{f}: " if f else ""
-
-
 def expand_study(study_name: str, study: dict, scale: dict | None, overrides: dict | None = None,
                  locate: Callable[[tuple], str | None] | None = None) -> list[Run]:
     runs: list[Run] = []
@@ -197,14 +199,15 @@ def expand_study(study_name: str, study: dict, scale: dict | None, overrides: di
                 name = name or _run_name(exp.get("name"), point)
             except ConfigError as e:
                 raise ConfigError(f"{at}{where}: {e}") from None
-            if not RUN_NAME_RE.match(name):
-                raise ConfigError(f"{at}{where}: run name {name!r} may hold only letters, digits and _.+-")
+            if run_name_problem(name):
+                raise ConfigError(f"{at}{where}: {run_name_problem(name)}")
             if name in seen:
                 raise ConfigError(f"{at}{where}: two runs are named {name!r}; give the cases distinct names")
             seen.add(name)
-            validate(settings, sub_schema("run_resolved"), where=f"{where} (run {name})",
-                     locate=lambda _parts: fname)
-            problem = replicates_problem(settings)
+            validate(settings, "run_resolved", where=f"{where} (run {name})", locate=lambda _parts: fname)
+            validate_options(settings, where=f"{where} (run {name})", locate=lambda _parts: fname)
+            problem = (schedule_problem(settings.get("schedule")) or model_problem(settings)
+                       or replicates_problem(settings))
             if problem:
                 raise ConfigError(f"{at}{where} (run {name}): {problem}")
             settings = canonical(_apply_scale(settings, scale))
@@ -220,10 +223,17 @@ def resolve(raw: dict, root: str | Path | None = None) -> Resolved:
     mapping of already merged studies (:func:`dlrepro.config.load_config`, tests)."""
     raw = merged_config(raw, root)
     locate = locator(raw)
+    non_finite(raw, locate)
     validate(raw, schema(), locate=locate)
+    for sname, study in raw["studies"].items():
+        if isinstance(study.get("defaults"), dict):
+            validate_options(study["defaults"], locate=locate, prefix=("studies", sname, "defaults"),
+                             shown=("studies", sname, "defaults"))
     preset = raw.get("preset", "full")
     cfg = deep_merge({k: v for k, v in raw.items() if k != "presets"},
                      raw.get("presets", {}).get(preset, {}))
+    notes = [f"preset {preset!r} sets {key} to {new!r} (over {old!r}; presets.{preset} in config.yaml)"
+             for key, old, new in _overridden(raw, raw.get("presets", {}).get(preset, {}))]
     data = deep_merge({"source": "download", "root": "data", "mirror": None,
                        "synthetic": {"n_train": 2000, "n_test": 500, "seed": 0}}, cfg.get("data", {}))
     if data["source"] == "mirror" and not data.get("mirror"):
@@ -239,17 +249,13 @@ def resolve(raw: dict, root: str | Path | None = None) -> Resolved:
             continue
         for run in expand_study(sname, study, cfg.get("scale"), cfg.get("overrides"), locate):
             runs[run.key] = run
-    for run in runs.values():
-        src = run.settings.get("init_from")
-        if src and f"{run.study}/{src}" not in runs:
-            at = _in_file(locate, "studies", run.study, "experiments", run.experiment)
-            raise ConfigError(f"{at}studies.{run.study}.experiments.{run.experiment} (run {run.name}): "
-                              f"init_from {src!r} names no run of this study")
-    _check_outputs(cfg, runs, locate)
+    check_references(runs, locate)
+    check_outputs(cfg, runs, locate)
     ledgers = {sname: _ledger(sname, study, runs, locate) for sname, study in cfg["studies"].items()}
     return Resolved(preset=preset, results=f"{cfg.get('results', 'results')}/{preset}",
                     device=cfg.get("device", "auto"), data=data, scale=cfg.get("scale"),
-                    tolerances=cfg.get("tolerances", {}), studies=cfg["studies"], runs=runs, ledgers=ledgers)
+                    tolerances=cfg.get("tolerances", {}), studies=cfg["studies"], runs=runs, notes=notes,
+                    ledgers=ledgers, cluster=deep_merge(CLUSTER_DEFAULTS, cfg.get("cluster") or {}))
 
 
 def _ledger(sname: str, study: dict, runs: dict[str, Run], locate=None) -> dict:
@@ -258,7 +264,7 @@ def _ledger(sname: str, study: dict, runs: dict[str, Run], locate=None) -> dict:
 
     raw = study.get("printed") or {}
     validate(raw, ledger.schema(), where=f"studies.{sname}.printed", locate=locate, prefix=("studies", sname, "printed"))
-    at = _in_file(locate, "studies", sname, "printed")
+    at = in_file(locate, "studies", sname, "printed")
     try:
         out = ledger.expand(raw)
         ledger.check_references(out, {f"{r.experiment}/{r.name}" for r in runs.values() if r.study == sname},
@@ -268,27 +274,14 @@ def _ledger(sname: str, study: dict, runs: dict[str, Run], locate=None) -> dict:
     return out
 
 
-def _check_outputs(cfg: dict, runs: dict[str, Run], locate=None) -> None:
-    for sname, study in cfg["studies"].items():
-        at = _in_file(locate, "studies", sname)
-        exps = set(study.get("experiments", {}))
-        for kind in ("figures", "tables"):
-            for name, spec in study.get(kind, {}).items():
-                for e in spec.get("experiments", []):
-                    if e not in exps:
-                        raise ConfigError(f"{at}studies.{sname}.{kind}.{name}.experiments: no experiment "
-                                          f"named {e!r} (experiments: {', '.join(sorted(exps))})")
-                sel = [r for r in runs.values() if r.study == sname
-                       and r.experiment in spec.get("experiments", exps)
-                       and all(get_dotted(r.settings, k) == v for k, v in spec.get("where", {}).items())]
-                if study["engine"] == "torch" and not sel:
-                    raise ConfigError(f"{at}studies.{sname}.{kind}.{name}: selects no run "
-                                      f"(experiments {spec.get('experiments')}, where {spec.get('where')})")
-        for name, spec in study.get("analyses", {}).items():
-            for key in spec.get("runs", []):
-                if f"{sname}/{key}" not in runs:
-                    raise ConfigError(f"{at}studies.{sname}.analyses.{name}.runs: {key!r} names no run "
-                                      "of this study")
+def _overridden(base: dict, preset: dict, path: str = ""):
+    """(dotted key, value before, the preset's value) of every setting a preset changes."""
+    for key, new in preset.items():
+        old = base.get(key) if isinstance(base, dict) else None
+        if isinstance(new, dict) and isinstance(old, dict):
+            yield from _overridden(old, new, f"{path}{key}.")
+        elif old is not None and old != new:
+            yield f"{path}{key}", old, new
 
 
 def replicates_problem(s: dict) -> str | None:
@@ -308,7 +301,7 @@ def replicates_problem(s: dict) -> str | None:
     if aug.get("repeat_layout", "batch") != "batch" or aug.get("cutout_draw", "step") != "step":
         return ("replicates: augment.repeat_layout 'spread' and augment.cutout_draw 'once' (a write-up's "
                 "pre-built M-fold training set) are single-run options; sweep `seed` in a grid instead")
-    for opt in ("eval_batch_size", "final_eval"):
+    for opt in ("eval_batch_size", "final_eval", "final_eval_batch_sizes"):
         if s.get("loop", {}).get(opt):
             return (f"replicates: loop.{opt} (a write-up's batch-mean or after-training evaluation) is computed "
                     "for single runs only; sweep `seed` in a grid instead")

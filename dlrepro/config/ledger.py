@@ -202,6 +202,17 @@ def expand(ledger: dict | None) -> dict:
             "illegible": list(ledger.get("illegible", [])), "transcripts": dict(ledger.get("transcripts", {}))}
 
 
+def claim_operands(claim: dict) -> list:
+    """The operands a claim reads (subject, among, left, right), those inside a ``diff``
+    in its place: number ids, constants and ``{run|analysis|table, quantity}`` mappings."""
+    def leaves(op):
+        if isinstance(op, dict) and "diff" in op:
+            return [x for o in op["diff"] for x in leaves(o)]
+        return [op]
+    tops = [claim[k] for k in ("subject", "left", "right") if k in claim] + list(claim.get("among", []))
+    return [x for op in tops for x in leaves(op)]
+
+
 def check_references(expanded: dict, runs: set[str], analyses: set[str], tables: set[str],
                      engine: str) -> None:
     """Every number and claim operand names a run / analysis / table the study has."""
@@ -221,14 +232,12 @@ def check_references(expanded: dict, runs: set[str], analyses: set[str], tables:
         check(r["where"], r["name"], f"number {r['id']}")
     ids = {r["id"] for r in expanded["numbers"]}
     for c in expanded["claims"]:
-        for key in ("subject", "left", "right"):
-            ops = [c[key]] if key in c else []
-            for op in ops + (c.get("among", []) if key == "subject" else []):
-                if isinstance(op, str) and op not in ids:
-                    problems.append(f"claim {c['id']}: {op!r} is no number id of the ledger")
-                elif isinstance(op, dict):
-                    w, n = _where(op)
-                    check(w, n, f"claim {c['id']}")
+        for op in claim_operands(c):
+            if isinstance(op, str) and op not in ids:
+                problems.append(f"claim {c['id']}: {op!r} is no number id of the ledger")
+            elif isinstance(op, dict):
+                w, n = _where(op)
+                check(w, n, f"claim {c['id']}")
     if problems:
         raise ConfigError("; ".join(dict.fromkeys(problems)))
 

@@ -25,7 +25,34 @@ from typing import Any, Callable
 
 import yaml
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster, same result
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster, same result
+
+
+class _Loader(_BASE_LOADER):
+    """The safe loader, except that a key given twice in one mapping is an error (PyYAML
+    keeps the last one silently: an edited setting could be overridden further down)."""
+
+
+def _unique_keys_mapping(loader, node, deep=False):
+    seen: dict = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *anchor` merges; keys written beside it override on purpose
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.get(key)
+        except TypeError:
+            continue  # an unhashable key: the constructor below reports it
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first given on line {first.line + 1}; a key may appear "
+                f"once in a mapping: delete one of them)", key_node.start_mark)
+        seen[key] = key_node.start_mark
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_keys_mapping)
+_LOADER = _Loader
 STUDY_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 DEFAULT_STUDIES_DIR = "studies"
 
@@ -43,11 +70,17 @@ class ConfigError(ValueError):
 
 
 def load_yaml(path: str | Path, label: str | None = None) -> Any:
-    """Parse one YAML file; a syntax error is a ConfigError naming ``file:line:column``
-    (the file as ``label`` names it, e.g. relative to the project)."""
+    """Parse one YAML file; a syntax error or a key given twice in a mapping is a
+    ConfigError naming ``file:line:column`` (the file as ``label`` names it, e.g.
+    relative to the project)."""
     path = Path(path)
     label = label or str(path)
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: no such file") from None
+    except OSError as e:
+        raise ConfigError(f"{label}: cannot be read ({e.strerror})") from None
     try:
         return yaml.load(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as e:

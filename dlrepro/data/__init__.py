@@ -21,7 +21,9 @@ Three sources put the raw files in torchvision's layout and write a manifest
     then the same offline ``download()`` (md5 sums from the generator) and extraction.
 
 ``prepare`` verifies the manifest, decodes both splits through the torchvision class
-(``download=False``) and saves compact uint8 tensors; ``load_prepared`` reads them back.
+(``download=False``) and saves compact uint8 tensors with an integrity record;
+``load_prepared`` reads them back and refuses a file whose content or dataset does not
+match its record.
 Every failure raises :class:`DataError` with a message naming the file and the fix.
 
 Modules (dependencies run downwards only):
@@ -34,7 +36,9 @@ Modules (dependencies run downwards only):
 ``verification``      the manifest format and ``verify`` (files against the manifest)
 ``torchvision_sets``  torchvision's classes with a manifest's md5 sums; ``open_torchvision``
 ``fetching``          ``fetch``: download, mirror or synthetic, then the manifest
-``prepare``           ``prepare`` and ``load_prepared`` (torch only at import time)
+``integrity``         the prepared file's integrity record (content hash, dataset, shapes,
+                      raw files), checked on every load (torch only)
+``prepare``           ``prepare``, ``save_prepared`` and ``load_prepared`` (torch only at import time)
 ``synthetic``         the synthetic stand-ins in the published formats
 
 The public names are re-exported here. ``DataError`` and the ``prepare`` module's names are
@@ -46,7 +50,7 @@ reaches the module.
 import importlib
 
 from dlrepro.data.errors import DataError
-from dlrepro.data.prepare import PREPARED_KEYS, channel_stats, load_prepared, prepare
+from dlrepro.data.prepare import PREPARED_KEYS, channel_stats, load_prepared, prepare, save_prepared
 
 _LAZY_EXPORTS = {
     "registry": ["DatasetSpec", "DATASETS", "SOURCES", "SYNTHETIC_DEFAULTS", "raw_root",
@@ -74,6 +78,7 @@ __all__ = [
     "prepare",
     "channel_stats",
     "load_prepared",
+    "save_prepared",
 ]
 
 

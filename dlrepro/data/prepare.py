@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from dlrepro import ioutil
+from dlrepro.data.integrity import check as check_integrity
+from dlrepro.data.integrity import integrity_record
 from dlrepro.data.errors import DataError
 
 if TYPE_CHECKING:
     from dlrepro.data.registry import DatasetSpec
 
-__all__ = ["PREPARED_KEYS", "channel_stats", "prepare", "load_prepared"]
+__all__ = ["PREPARED_KEYS", "channel_stats", "prepare", "load_prepared", "save_prepared"]
 
 PREPARED_KEYS = ("train_x", "train_y", "test_x", "test_y", "classes", "mean", "std",
-                 "synthetic", "dataset", "source", "manifest_md5s")
+                 "synthetic", "dataset", "source", "manifest_md5s", "integrity")
 
 # One logger for the data layer: rule logs name the records "dlrepro.data".
 log = logging.getLogger("dlrepro.data")
@@ -64,8 +66,9 @@ def prepare(dataset: str, manifest_path: str | os.PathLike, out_path: str | os.P
 
     Writes (atomically) a dict with ``train_x``/``test_x`` uint8 [N, C, H, W],
     ``train_y``/``test_y`` int64 [N], ``classes``, per-channel ``mean``/``std`` of the
-    training pixels in [0, 1], ``synthetic``, ``dataset``, ``source`` and
-    ``manifest_md5s`` ({path relative to the manifest: md5}); returns that dict.
+    training pixels in [0, 1], ``synthetic``, ``dataset``, ``source``,
+    ``manifest_md5s`` ({path relative to the manifest: md5}) and its ``integrity``
+    record (:mod:`dlrepro.data.integrity`); returns that dict.
     """
     # The torchvision side, imported here so that load_prepared does not need it.
     from dlrepro.data.diagnose import decode_failure, diagnose, fix_hint
@@ -120,14 +123,27 @@ def prepare(dataset: str, manifest_path: str | os.PathLike, out_path: str | os.P
         "source": manifest["source"],
         "manifest_md5s": {e["path"]: e["md5"] for e in manifest["files"]},
     })
-    ioutil.torch_save(out, out_path)
+    save_prepared(out, out_path, raw_manifest=str(mpath))
     log.info("prepared %s: train %s, test %s, mean %s, std %s, synthetic=%s -> %s", dataset,
              tuple(out["train_x"].shape), tuple(out["test_x"].shape), mean, std, out["synthetic"], out_path)
     return out
 
 
-def load_prepared(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
-    """Read a prepared ``.pt`` and put its tensors on ``device`` (images stay uint8)."""
+def save_prepared(obj: dict, path: str | os.PathLike, raw_manifest: str | None = None) -> dict:
+    """Write a prepared mapping atomically with its integrity record (content hash, dataset,
+    shapes, raw files); ``obj`` gets the record too. Returns the record."""
+    missing = [k for k in PREPARED_KEYS if k != "integrity" and k not in obj]
+    if missing:
+        raise ValueError(f"a prepared data set needs {missing}")
+    obj["integrity"] = integrity_record(obj, raw_manifest)
+    ioutil.torch_save(obj, path)
+    return obj["integrity"]
+
+
+def load_prepared(path: str | os.PathLike, device: str | torch.device = "cpu", dataset: str | None = None) -> dict:
+    """Read a prepared ``.pt``, check it against its integrity record (and that it holds
+    ``dataset`` where the caller names one), and put its tensors on ``device`` (images
+    stay uint8). A damaged or swapped file raises DataError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"prepared data {path} not found; build it with the prepare_data rule "
@@ -138,6 +154,9 @@ def load_prepared(path: str | os.PathLike, device: str | torch.device = "cpu") -
         raise DataError(f"prepared data {path} is unreadable ({type(e).__name__}: {e}); delete it "
                         f"and re-run prepare_data") from e
     missing = [k for k in PREPARED_KEYS if not isinstance(obj, dict) or k not in obj]
+    if missing == ["integrity"]:
+        check_integrity(obj, path, dataset)  # raises: no record
     if missing:
         raise DataError(f"prepared data {path} lacks {missing}; delete it and re-run prepare_data")
+    check_integrity(obj, path, dataset)
     return {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in obj.items()}

@@ -43,6 +43,10 @@ def run_analysis(spec: dict, out_path: str, data_path: str | None = None,
     "lr_bounds": path (range tests)}}``, see :func:`run_files_by_key`; kinds whose spec
     names ``transcripts`` with ``printed=``, those parts of the ledger's transcripts."""
     fn = REGISTRY.get(spec["kind"])
+    if data_path is not None:  # refuse damaged or swapped prepared data before drawing from it
+        from dlrepro.data.prepare import load_prepared
+
+        load_prepared(data_path, dataset=spec.get("dataset"))
     kwargs = {"runs": runs} if runs is not None else {}
     if spec.get("transcripts"):
         kwargs["printed"] = printed or {}
@@ -103,11 +107,24 @@ def _exp_decay(args, out, data_path):
 @analysis("pixel_stats")
 def _pixel_stats(args, out, data_path):
     """Mean and std of the training pixels (scaled to [0, 1]), computed from the data."""
-    import torch
+    from dlrepro.data.prepare import load_prepared
 
-    d = torch.load(data_path, weights_only=False)
+    d = load_prepared(data_path)
     x = d["train_x"].double() / 255
     values = {"mean": x.mean().item(), "std": x.std().item()}
     df = value_rows(values)
+    df["synthetic"] = bool(d.get("synthetic"))
+    write_csv(out, df)
+
+
+@analysis("dataset_sizes")
+def _dataset_sizes(args, out, data_path):
+    """Sizes of the prepared data set's splits as the data set ships them (``train``: the
+    whole training split, before any validation split; ``test``), like a write-up's
+    ``len(dataset)`` prints."""
+    import torch
+
+    d = torch.load(data_path, weights_only=False)
+    df = value_rows({"train": int(len(d["train_y"])), "test": int(len(d["test_y"]))})
     df["synthetic"] = bool(d.get("synthetic"))
     write_csv(out, df)

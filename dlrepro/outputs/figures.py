@@ -6,15 +6,20 @@ import json
 import pandas as pd
 
 from dlrepro.config import fmt_value, get_dotted
+from dlrepro.config.metrics import DERIVED_ERRORS
 from dlrepro.ioutil import save_figure
 from dlrepro.outputs.plotting import plt, stamp, style
 
 LABELS = {"train_loss": "train loss", "train_loss_mean": "train loss (mean per batch)",
           "val_loss": "validation loss", "train_acc": "train accuracy", "val_acc": "validation accuracy",
           "lr": "learning rate", "seconds": "seconds per epoch", "val_error": "validation error",
-          "train_error": "train error", "train_seconds": "training seconds (all epochs)"}
-#: metrics computed from the logged columns (usable as ``y`` wherever a column is)
-DERIVED = {"val_error": lambda d: 1 - d["val_acc"], "train_error": lambda d: 1 - d["train_acc"]}
+          "train_error": "train error", "train_seconds": "training seconds (all epochs)",
+          "train_acc_batchmean": "train accuracy (mean of per-batch values)",
+          "val_acc_batchmean": "validation accuracy (mean of per-batch values)",
+          "val_loss_batchmean": "validation loss (mean of per-batch values)"}
+#: metrics computed from the logged columns (usable as ``y`` wherever a column is):
+#: each error is 1 minus its accuracy (dlrepro.config.metrics.DERIVED_ERRORS)
+DERIVED = {name: (lambda d, acc=acc: 1 - d[acc]) for name, acc in DERIVED_ERRORS.items()}
 
 
 def column(df: pd.DataFrame, y: str) -> pd.Series:
@@ -25,7 +30,7 @@ def column(df: pd.DataFrame, y: str) -> pd.Series:
 def std_column(df, y: str):
     """The replicate standard deviation of ``y`` (a ``replicates: N`` run logs
     ``<metric>_std``; a derived error has its accuracy's), or None for a single seed."""
-    base = {"val_error": "val_acc", "train_error": "train_acc"}.get(y, y)
+    base = DERIVED_ERRORS.get(y, y)
     key = f"{base}_std"
     return df[key] if key in df else None
 
@@ -57,9 +62,16 @@ def _status_note(ax, final: dict) -> None:
 
 
 def run_curves(metrics_csv: str, final_json: str, out_png: str, title: str) -> None:
-    """Loss (as the run logged it, and validation) and train/validation accuracy vs epoch."""
+    """Loss (as the run logged it, and validation) and train/validation accuracy vs epoch;
+    a run that logs the write-up's batch means (``loop.eval_batch_size``) is drawn with
+    them, as the write-up's own learning curves were."""
     style()
     df, final = _read(metrics_csv, final_json)
+    batchmean = all(c in df for c in ("train_acc_batchmean", "val_acc_batchmean", "val_loss_batchmean"))
+    if batchmean:  # the columns the write-up's loop printed (train_loss is already the batch mean)
+        df = df.assign(val_loss=df["val_loss_batchmean"], train_acc=df["train_acc_batchmean"],
+                       val_acc=df["val_acc_batchmean"])
+        title += " (means of per-batch values)"
     fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.8))
     loop = final["settings"].get("loop", {})
     summed = loop.get("logged_train_loss") == "sum"
@@ -145,7 +157,7 @@ def final_vs_setting(finals: list[str], out_png: str, spec: dict, title: str,
         synthetic |= f["synthetic"]
         xv = get_dotted(f["settings"], x_key)
         group = fmt_value(get_dotted(f["settings"], hue)) if hue else None
-        sd = final_value(f, {"val_error": "val_acc", "train_error": "train_acc"}.get(y, y) + "_std")
+        sd = final_value(f, DERIVED_ERRORS.get(y, y) + "_std")
         points.setdefault(group, []).append((xv, final_value(f, y), f["status"], sd))
         theirs = (printed or {}).get(f["run"], {}).get(y)
         if spec.get("show_printed") and theirs is not None:

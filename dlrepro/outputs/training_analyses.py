@@ -70,9 +70,10 @@ def _cutout_examples(args, out, data_path):
     one ``args.size`` square zeroed by :func:`dlrepro.training.augment.cutout` (seeded)."""
     import torch
 
+    from dlrepro.data.prepare import load_prepared
     from dlrepro.training.augment import cutout
 
-    d = torch.load(data_path, weights_only=False)
+    d = load_prepared(data_path)
     idx = list(args.get("indices", [0, 1]))
     size = int(args.get("size", 12))
     x = d["train_x"][idx].float() / 255

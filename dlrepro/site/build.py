@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlrepro.ioutil import write_text
+from dlrepro.ioutil import dumps_json, write_text
 from dlrepro.site import provenance as prov_mod
 from dlrepro.site import views
 from dlrepro.site.formatting import slug
@@ -126,7 +126,7 @@ def build_page(params: dict, output_paths: list[str], finals: list[str], benchma
                "compute_s": prov["compute"]["total_s"], "built": prov["built"],
                "unmatched": [b for bad in unmatched for b in bad], "unreadable": sorted(errors)}
     write_text(summary_path, "window.DLREPRO_SUMMARY = window.DLREPRO_SUMMARY || {};\n"
-               f"window.DLREPRO_SUMMARY[{json.dumps(study)}] = {json.dumps(summary, sort_keys=True)};\n")
+               f"window.DLREPRO_SUMMARY[{json.dumps(study)}] = {dumps_json(summary, sort_keys=True)};\n")
     log(f"page {html_path}: {len(outs)} outputs, {len(rows)} printed numbers "
         f"{verdict_counts(r['verdict'] for r in rows)}")
     return summary

@@ -24,6 +24,7 @@ rate) and per-batch loss recording (``loop.record_batches``, the LR range test).
 from __future__ import annotations
 
 import copy
+import math
 import os
 
 import torch
@@ -91,7 +92,8 @@ class _Replicas:
         rows = self.replica_rows
         return {"n": self.n_rep, "seeds": self.seeds, "model_pt": f"replicate 0 (seed {self.seeds[0]})",
                 "final": rows[-1] if rows else [],
-                "best_val_acc": [max(ep[r]["val_acc"] for ep in rows) for r in range(self.n_rep)] if rows else [],
+                "best_val_acc": [max((ep[r]["val_acc"] for ep in rows if math.isfinite(ep[r]["val_acc"])),
+                                     default=None) for r in range(self.n_rep)] if rows else [],
                 "test": test.get("per_replicate") if test else None,
                 "metrics": [[ep[r] for ep in rows] for r in range(self.n_rep)]}
 

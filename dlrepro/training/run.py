@@ -8,10 +8,18 @@ stopped with the optimizer, schedule, RNG and data-order state it had: a resumed
 run gives the same metrics, bit for bit, as an uninterrupted one. At the end it writes
 the metrics CSV, the final JSON (with the run's provenance) and the final weights,
 each atomically, and removes the checkpoint.
+
+A checkpoint is keyed on everything the run depends on (:func:`run_inputs`): its
+settings, the prepared data's content hash (its integrity record), the ``init_from``
+model's hash and the LR bounds it read. A checkpoint made with other inputs (the data
+re-prepared from another synthetic seed, a retrained ``init_from`` run, new bounds) is
+not resumed from: the run starts fresh and its log says which input changed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import platform
 import socket
@@ -29,7 +37,7 @@ from dlrepro.ioutil import torch_save, write_csv, write_json
 from dlrepro.training.replicates import trainer_class
 from dlrepro.training.trainer import STD_COLUMNS, Trainer, pick_device, set_threads
 
-__all__ = ["provenance", "train_run"]
+__all__ = ["provenance", "run_inputs", "train_run"]
 
 
 def provenance(device: torch.device, threads: int) -> dict:
@@ -47,6 +55,34 @@ def provenance(device: torch.device, threads: int) -> dict:
             "slurm_job_id": os.environ.get("SLURM_JOB_ID")}
 
 
+def _file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+#: what each entry of :func:`run_inputs` is, for the log
+INPUT_WORDS = {"settings": "the run's settings", "data": "the prepared data (content hash)",
+               "init_from": "the init_from model (file hash)", "lr_bounds": "the LR bounds"}
+
+
+def run_inputs(settings: dict, data: dict, init_path: str | None = None, lr_bounds: dict | None = None) -> dict:
+    """Hashes of everything a run's result depends on: the key of its checkpoints."""
+    return {"settings": settings_hash(settings), "data": data["integrity"]["sha256"],
+            "init_from": _file_sha256(init_path) if init_path else None,
+            "lr_bounds": settings_hash(lr_bounds) if lr_bounds is not None else None}
+
+
+def _changed_inputs(saved: dict, now: dict) -> str:
+    if not isinstance(saved.get("inputs"), dict):
+        return "it records no inputs (an older checkpoint format)"
+    changed = [f"{INPUT_WORDS.get(k, k)} {str(saved['inputs'].get(k))[:12]} -> {str(v)[:12]}"
+               for k, v in now.items() if saved["inputs"].get(k) != v]
+    return "changed since: " + "; ".join(changed)
+
+
 def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str, model_path: str,
               ckpt_dir: str, device: str = "auto", threads: int = 1, init_path: str | None = None,
               log: Callable[[str], None] = print, run_key: str = "", lr_bounds_path: str | None = None) -> dict:
@@ -59,12 +95,13 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
     dev = pick_device(device)
     if dev.type == "cpu":
         torch.use_deterministic_algorithms(True, warn_only=True)
-    data = load_prepared(data_path, dev)
+    data = load_prepared(data_path, dev, dataset=settings["dataset"])
     init_state = torch.load(init_path, map_location=dev) if init_path else None
     lr_bounds = None
     if lr_bounds_path:
         with open(lr_bounds_path) as fh:
             lr_bounds = json.load(fh)
+    inputs = run_inputs(settings, data, init_path, lr_bounds)
     if settings.get("replicates", 1) > 1:
         trainer_cls = trainer_class(dev)  # N seeds in one job: vmap on a GPU, a loop on a CPU
     else:
@@ -78,13 +115,14 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
     start_epoch, status, resumed_from = 0, "ok", None
     if ckpt.exists():
         st = torch.load(ckpt, map_location=dev, weights_only=False)
-        if st.get("hash") == h:
+        if st.get("inputs") == inputs:
             tr.load_state_dict(st["trainer"])
             rows, start_epoch, status = st["rows"], st["epoch"], st["status"]
             resumed_from = start_epoch
             log(f"resumed {run_key} from its checkpoint after epoch {start_epoch}")
         else:
-            log(f"ignoring a checkpoint of different settings ({st.get('hash')} != {h})")
+            log(f"starting {run_key} fresh: its checkpoint (after epoch {st.get('epoch')}) was made with "
+                f"other inputs, {_changed_inputs(st, inputs)}")
     log(f"{run_key}: {settings['model']} {settings.get('model_args', {})}, "
         f"{tr.n_params():,} parameters" + (f" x {tr.n_rep} replicates" if tr.n_rep > 1 else "") +
         f", device {dev}, threads {threads}, "
@@ -98,17 +136,18 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
         log(f"epoch {epoch}/{settings['epochs']} train_loss {row['train_loss']:.5g} "
             f"train_acc {row['train_acc']:.4f} val_loss {row['val_loss']:.4f} val_acc {row['val_acc']:.4f} "
             f"lr {row['lr']:.3g} {row['seconds']:.2f}s" + ("" if status == "ok" else f" [{status}]"))
-        torch_save({"hash": h, "epoch": epoch, "rows": rows, "status": status, "trainer": tr.state_dict()}, ckpt)
+        torch_save({"hash": h, "inputs": inputs, "epoch": epoch, "rows": rows, "status": status,
+                    "trainer": tr.state_dict()}, ckpt)
         write_csv(ckpt_dir / "metrics.partial.csv", pd.DataFrame(rows, columns=columns))
     test = None
     if tr.splits["test"] is not None and status != "diverged":
         test = tr.test_metrics()
     final_eval = tr.final_eval() if tr.loop.get("final_eval") and status != "diverged" else None
     final = {
-        "run": run_key, "settings": settings, "settings_hash": h, "status": status,
+        "run": run_key, "settings": settings, "settings_hash": h, "inputs": inputs, "status": status,
         "epochs_completed": len(rows), "diverged_epoch": len(rows) if status == "diverged" else None,
         "final": rows[-1] if rows else None,
-        "best_val_acc": max((r["val_acc"] for r in rows), default=None),
+        "best_val_acc": max((r["val_acc"] for r in rows if math.isfinite(r["val_acc"])), default=None),
         "test": test, "final_eval": final_eval, "n_params": tr.n_params(),
         "synthetic": bool(data.get("synthetic")), "dataset": settings["dataset"],
         "train_samples": len(tr.splits["train"]), "val_samples": len(tr.splits["val"]),

@@ -56,7 +56,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Schedule", "build_schedule", "schedule_names", "clr_value", "keras_step_lr", "Constant", "ExpDecay",
+__all__ = ["SCHEDULE_OPTIONS", "Schedule", "build_schedule", "schedule_names", "clr_value", "keras_step_lr", "Constant", "ExpDecay",
            "RangeTest", "CyclicLR", "KerasStepPlateau"]
 
 
@@ -305,7 +305,19 @@ def _take(spec: dict, allowed: dict) -> dict:
     return {k: opts.get(k, d) for k, d in allowed.items()}
 
 
-_NAMES = ("constant", "exp_decay", "range_test", "clr", "keras_step_plateau")
+#: every schedule's options with their defaults (the config schema's ``schedule_options``
+#: declares the same names for the DAG-time check; a test keeps the two equal)
+SCHEDULE_OPTIONS: dict[str, dict[str, Any]] = {
+    "constant": {},
+    "exp_decay": {"lam": None, "lambda": None},
+    "range_test": {"lr_start": 1e-9, "lr_end": 10.0, "epochs": None},
+    "clr": {"min_lr": None, "max_lr": None, "step_size": None, "step_size_epochs": None, "mode": "triangular",
+            "gamma": 1.0},
+    "keras_step_plateau": {"steps": SEED003_STEPS, "factor": math.sqrt(0.1), "patience": 5, "min_lr": 0.5e-6,
+                           "monitor": "val_loss", "mode": "auto", "min_delta": 1e-4, "cooldown": 0,
+                           "faithful": True},
+}
+_NAMES = tuple(SCHEDULE_OPTIONS)
 
 
 def schedule_names() -> list[str]:
@@ -321,21 +333,20 @@ def build_schedule(spec: dict | str | None, base_lr: float, steps_per_epoch: int
         spec = {"name": spec}
     name = spec.get("name")
     if name == "constant":
-        _take(spec, {})
+        _take(spec, SCHEDULE_OPTIONS["constant"])
         return Constant(base_lr)
     if name == "exp_decay":
-        o = _take(spec, {"lam": None, "lambda": None})
+        o = _take(spec, SCHEDULE_OPTIONS["exp_decay"])
         lam = o["lam"] if o["lam"] is not None else o["lambda"]
         if lam is None:
             raise ValueError("exp_decay needs 'lam'")
         return ExpDecay(base_lr, lam)
     if name == "range_test":
-        o = _take(spec, {"lr_start": 1e-9, "lr_end": 10.0, "epochs": None})
+        o = _take(spec, SCHEDULE_OPTIONS["range_test"])
         n = epochs if o["epochs"] is None else o["epochs"]
         return RangeTest(o["lr_start"], o["lr_end"], int(n) * int(steps_per_epoch))
     if name == "clr":
-        o = _take(spec, {"min_lr": None, "max_lr": None, "step_size": None,
-                         "step_size_epochs": None, "mode": "triangular", "gamma": 1.0})
+        o = _take(spec, SCHEDULE_OPTIONS["clr"])
         if o["max_lr"] is None:
             raise ValueError("clr needs 'max_lr'")
         if (o["step_size"] is None) == (o["step_size_epochs"] is None):
@@ -344,8 +355,6 @@ def build_schedule(spec: dict | str | None, base_lr: float, steps_per_epoch: int
         min_lr = base_lr if o["min_lr"] is None else o["min_lr"]
         return CyclicLR(min_lr, o["max_lr"], step_size, o["mode"], o["gamma"])
     if name == "keras_step_plateau":
-        o = _take(spec, {"steps": SEED003_STEPS, "factor": math.sqrt(0.1), "patience": 5,
-                         "min_lr": 0.5e-6, "monitor": "val_loss", "mode": "auto",
-                         "min_delta": 1e-4, "cooldown": 0, "faithful": True})
+        o = _take(spec, SCHEDULE_OPTIONS["keras_step_plateau"])
         return KerasStepPlateau(base_lr=base_lr, **o)
     raise ValueError(f"unknown schedule {name!r}; known: {', '.join(_NAMES)}")

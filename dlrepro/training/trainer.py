@@ -23,18 +23,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlrepro import models as model_zoo
+from dlrepro.config import metrics
 from dlrepro.training import augment
+from dlrepro.training.loop_defaults import EVAL_CHUNK, LOOP_DEFAULTS
 from dlrepro.training.optimizers import build_optimizer
 from dlrepro.training.schedules import build_schedule
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "lr", "seconds",
-                  "last_batch_loss"]
+METRIC_COLUMNS = list(metrics.EPOCH_COLUMNS)  # metrics.csv (dlrepro.config.metrics: what figures may name)
 #: columns a run logs besides METRIC_COLUMNS, as the write-ups computed them (see Trainer.columns)
-BATCH_MEAN_COLUMNS = ["train_acc_batchmean", "val_loss_batchmean", "val_acc_batchmean"]
-EVAL_CHUNK = 4096
-LOOP_DEFAULTS = {"logged_train_loss": "mean", "train_acc": "running", "eval_before_train": False,
-                 "time_includes_eval": True, "record_batches": False, "stop_on_loss_explosion": None,
-                 "eval_batch_size": None, "final_eval": False}
+BATCH_MEAN_COLUMNS = list(metrics.BATCH_MEAN_COLUMNS)
+STD_COLUMNS = list(metrics.STD_COLUMNS)  # also logged as <column>_std by replicates
+LOSS_ACC_COLUMNS = metrics.LOSS_ACC_COLUMNS
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -374,17 +373,31 @@ class Trainer:
         pen = l2_penalty(self.model, self.s.get("l2"))
         return [0.0 if pen is None else pen.item()]
 
-    def _writeup_columns(self, tr: dict, val_loss: list[float]) -> list[dict]:
-        """Per replicate, the columns of :meth:`_columns` beyond METRIC_COLUMNS."""
+    def _validation_extras(self) -> dict:
+        """What the write-up's validation measured besides our ``val_loss``/``val_acc``, with
+        the current weights: the batch means (``loop.eval_batch_size``) and the L2 term
+        (``val_loss_reg``). Taken where the validation is: before the epoch's training with
+        ``loop.eval_before_train``, else after it."""
+        out: dict = {}
+        if self.loop["eval_batch_size"]:
+            out["batch_means"] = self._batch_mean_eval("val")
+        if "val_loss_reg" in self.columns:
+            out["l2_terms"] = self._l2_terms()
+        return out
+
+    def _writeup_columns(self, tr: dict, val_loss: list[float], measured: dict | None = None) -> list[dict]:
+        """Per replicate, the columns of :meth:`_columns` beyond METRIC_COLUMNS (``measured``:
+        :meth:`_validation_extras` taken before the epoch's training; None: now)."""
+        measured = self._validation_extras() if measured is None else measured
         extra: list[dict] = [{} for _ in range(self.n_rep)]
         if self.loop["eval_batch_size"]:
-            bl, ba = self._batch_mean_eval("val")
+            bl, ba = measured["batch_means"]
             acc_sum = _as_list(tr["acc_sum"])
             for r in range(self.n_rep):
                 extra[r].update(train_acc_batchmean=acc_sum[r] / max(1, tr["n_batches"]),
                                 val_loss_batchmean=bl[r], val_acc_batchmean=ba[r])
         if "val_loss_reg" in self.columns:
-            for r, pen in enumerate(self._l2_terms()):
+            for r, pen in enumerate(measured["l2_terms"]):
                 extra[r]["val_loss_reg"] = val_loss[r] + pen
         return extra
 
@@ -392,19 +405,29 @@ class Trainer:
         """``loop.final_eval``: a separate evaluation pass after training, in eval mode, over
         the training set trained on, the validation set and the test set (where the run has
         one), as a write-up's evaluation cell computes it (batch means with
-        ``loop.eval_batch_size``)."""
-        ev = self._batch_mean_eval if self.loop["eval_batch_size"] else self._eval
+        ``loop.eval_batch_size``; ``loop.final_eval_batch_sizes`` gives a split its own
+        loader batch size, e.g. ``{test: 2048}`` where the write-up's test loader kept the
+        default batch size while the others changed)."""
+        sizes = self.loop.get("final_eval_batch_sizes") or {}
         out = {}
         for split in ("train", "val", "test"):
-            if self.splits.get(split) is not None:
-                loss, acc = ev(split)
-                out[f"{split}_loss"], out[f"{split}_acc"] = loss[0], acc[0]
+            if self.splits.get(split) is None:
+                continue
+            bs = sizes.get(split, self.loop["eval_batch_size"])
+            if bs:
+                loss, acc = evaluate_batch_means(self.net, self.splits[split], self.prep, self.autocast, bs)
+            else:
+                (loss,), (acc,) = self._eval(split)
+            out[f"{split}_loss"], out[f"{split}_acc"] = loss, acc
         return out
 
     def run_epoch(self, epoch: int) -> tuple[dict, str]:
         """Train one epoch and evaluate as the run's loop options say; return (row, status).
         With replicates, ``row`` is the mean over them with ``<metric>_std`` columns and
         ``self.replica_rows`` gets one row per replicate."""
+        # the write-up's extra validation quantities, where its validation is (not timed: the
+        # write-up's loop did not run these passes besides its own)
+        measured = self._validation_extras() if self.loop["eval_before_train"] else None
         t0 = time.perf_counter()
         if self.loop["eval_before_train"]:
             val_loss, val_acc = self._eval("val")
@@ -419,7 +442,7 @@ class Trainer:
         else:
             train_acc = self._eval("train_full" if mode == "eval_full" else "train")[1]
         seconds = time.perf_counter() - t0 if self.loop["time_includes_eval"] else t_train
-        extra = self._writeup_columns(tr, val_loss)  # not timed: the write-up's loop did not run these
+        extra = self._writeup_columns(tr, val_loss, measured)  # not timed: the write-up's loop did not run these
         rows = []
         last = _as_list(tr["last_batch_loss"])
         for r in range(self.n_rep):
@@ -436,7 +459,7 @@ class Trainer:
             self.schedule.on_epoch_end(epoch, row)
             row.update(self.schedule.last_log)  # e.g. the plateau callback's logged lr
         status = "ok"
-        if not all(math.isfinite(r["train_loss_mean"]) for r in rows):
+        if diverged(rows):
             status = "diverged"
         elif tr["exploded"]:
             status = "stopped_loss_explosion"
@@ -482,7 +505,11 @@ def _batch_augmentation(s: dict, train: Split, prep: Preprocess, gen: torch.Gene
     return m, layout, centres
 
 
-STD_COLUMNS = ["train_loss", "train_loss_mean", "train_acc", "val_loss", "val_acc", "last_batch_loss"]
+def diverged(rows: list[dict]) -> bool:
+    """Whether any loss or accuracy of one epoch's rows (one per replicate) is non-finite:
+    a finite 6e34 train loss beside an infinite validation loss is a blown-up run, not an
+    ``ok`` one (LOSS_ACC_COLUMNS)."""
+    return any(not math.isfinite(r[c]) for r in rows for c in LOSS_ACC_COLUMNS)
 
 
 def _as_list(v) -> list:

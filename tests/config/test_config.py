@@ -157,8 +157,21 @@ def test_overrides_are_validated(base_config):
 
     with pytest.raises(ConfigError, match="overrides"):
         resolve({**base_config, "overrides": {"precision": "fp8"}})
-    with pytest.raises(ConfigError, match=r"p2_range_test.*record_batches"):  # refused where unshareable
+    # refused where unshareable, the run named: the first study with such a run (write-ups'
+    # batch means or evaluation passes, a range test's record_batches) ...
+    with pytest.raises(ConfigError, match=r"\(run [\w.+-]+\): replicates: loop\.(record_batches|eval_batch_size|final_eval) "):
         resolve({**base_config, "overrides": {"replicates": 2}})
+    # ... write-up 000's batch means (every fashion_mlp run logs them) ...
+    only = {"fashion_mlp": base_config["studies"]["fashion_mlp"]}
+    with pytest.raises(ConfigError, match=r"fashion_mlp.*loop.eval_batch_size"):
+        resolve({**base_config, "studies": only, "overrides": {"replicates": 2}})
+        resolve({**base_config, "overrides": {"replicates": 2}})
+    # ... and write-up 003's range test
+    oc = copy.deepcopy(base_config["studies"]["optim_clr_cutout"])
+    oc["experiments"] = {"p2_range_test": oc["experiments"]["p2_range_test"]}
+    oc.update(figures={}, tables={}, analyses={}, printed={})
+    with pytest.raises(ConfigError, match=r"p2_range_test.*record_batches"):
+        resolve({**base_config, "studies": {"optim_clr_cutout": oc}, "overrides": {"replicates": 2}})
 
 
 # ----------------------------------------------------------------------------- study files
@@ -237,7 +250,7 @@ ERRORS = [  # (file, old text, new text, the error must contain)
      "numbers:\n  - {run: lr_sweep/lr-0.001, quantity: val_acc, printed: high, source: x}\n",
      "studies/kmnist_tricks.printed.yaml: studies.kmnist_tricks.printed: numbers[0]: 'high' is not a number"),
     ("studies/cifar_cnn.page.yaml", "- name: shared_block", "- name: Shared-Block",
-     "studies/cifar_cnn.page.yaml: studies.cifar_cnn.report.quirks[2].name"),
+     "studies/cifar_cnn.page.yaml: studies.cifar_cnn.report.quirks[3].name"),
     ("studies/fashion_mlp.yaml", "title: \"Fashion-MNIST MLP sweeps", "titel: \"Fashion-MNIST MLP sweeps",
      "studies/fashion_mlp.yaml: studies.fashion_mlp: unknown key 'titel'"),
     ("studies/scratch_backprop.printed.yaml", "quantity: sigmoid.x, format: f6", "quantity: sigmoid.x, format: g6",

@@ -210,6 +210,23 @@ def test_claims_on_the_writeups_numbers_and_on_ours(tmp_path):
     assert "write-up 0.8444" in table.loc["a_best", "numbers"]
 
 
+def test_a_claimed_difference_uses_the_offset():
+    """'a is 0.26 better than b': left == right + 0.26 within the tolerance; the write-up's
+    own 0.919 vs 0.893 differ by 0.026, so the claim does not hold on its numbers."""
+    led = expand({"numbers": [
+        {"run": "m/deep", "quantity": "val_acc", "printed": "0.919", "source": "s"},
+        {"run": "m/shl", "quantity": "val_acc", "printed": "0.893", "source": "s"}]})
+    by_id = {n["id"]: n for n in led["numbers"]}
+    claim = {"id": "better", "text": "0.26 better", "source": "s", "kind": "compare", "left": "m/deep.val_acc",
+             "op": "==", "right": "m/shl.val_acc", "offset": 0.26, "tolerance": 0.001}
+    ours = {"m/deep": 0.9, "m/shl": 0.64}
+    row = evaluate_claim(claim, by_id, lambda n: Ours(ours[n["name"]]))
+    assert row["on_writeup"] == "does not hold" and row["on_ours"] == "holds"
+    assert "(left == 1 x right + 0.26)" in row["numbers"]
+    assert evaluate_claim({**claim, "offset": 0.026}, by_id, lambda n: Ours(None))["on_writeup"] == "holds"
+    assert evaluate_claim({**claim, "op": ">=", "offset": -0.1}, by_id, lambda n: Ours(None))["on_writeup"] == "holds"
+
+
 def test_seed_001_lr_claim_does_not_hold_on_its_own_numbers():
     """The write-up says lr 1e-3 is best; its own printed accuracies say 5e-3 (0.8516)."""
     from conftest import ROOT

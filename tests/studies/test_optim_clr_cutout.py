@@ -10,6 +10,7 @@ import torch
 
 from dlrepro.outputs import analyses
 from dlrepro.config import load_config, resolve
+from dlrepro.data.prepare import save_prepared
 from dlrepro.training.run import train_run
 from dlrepro.training.trainer import Trainer
 from dlrepro.outputs.figures import final_value, final_vs_setting, overlay
@@ -319,14 +320,14 @@ def test_run_files_by_key():
 
 
 # ----------------------------------------------------------------------------- engine chain
-def make_data(n_train, n_test, channels, size, seed=0):
+def make_data(n_train, n_test, channels, size, seed=0, dataset="cifar10"):
     g = torch.Generator().manual_seed(seed)
     protos = torch.rand(10, channels, size, size, generator=g) * 255
     y = torch.randint(0, 10, (n_train + n_test,), generator=g)
     x = (protos[y] * 0.5 + torch.rand(len(y), channels, size, size, generator=g) * 128).clamp(0, 255).to(torch.uint8)
     return {"train_x": x[:n_train], "train_y": y[:n_train], "test_x": x[n_train:], "test_y": y[n_train:],
             "classes": [f"c{i}" for i in range(10)], "mean": [0.4] * channels, "std": [0.3] * channels,
-            "synthetic": True, "dataset": "test", "source": "synthetic", "manifest_md5s": {}}
+            "synthetic": True, "dataset": dataset, "source": "synthetic", "manifest_md5s": {}}
 
 
 def _train(tmp, data, s, exp, name, lr_bounds=None):
@@ -340,7 +341,7 @@ def _train(tmp, data, s, exp, name, lr_bounds=None):
 def test_range_test_to_lr_bounds_to_clr(cfg, tmp_path):
     """The study's own P2 settings, shrunk to a few batches of synthetic 28x28 images."""
     data = tmp_path / "fashion.pt"
-    torch.save(make_data(96, 24, 1, 28), data)
+    save_prepared(make_data(96, 24, 1, 28, dataset="fashion_mnist"), data)
     small = {"train_subset": 96, "eval_subset": 24, "batch_size": 12, "epochs": 1}
     rt = {**cfg.runs[f"{STUDY}/p2_range_test/range_test"].settings, **small}
     final, df, d = _train(tmp_path, data, rt, "p2_range_test", "range_test")
@@ -389,7 +390,7 @@ def test_batch_augmentation_step_takes_m_copies(cfg):
 
 def test_cutout_examples_figure(cfg, tmp_path):
     data = tmp_path / "cifar.pt"
-    torch.save(make_data(4, 2, 3, 32), data)
+    save_prepared(make_data(4, 2, 3, 32), data)
     out = tmp_path / "cutout.png"
     analyses.run_analysis(cfg.studies[STUDY]["analyses"]["cutout_examples"], str(out), data_path=str(data))
     assert out.stat().st_size > 5000

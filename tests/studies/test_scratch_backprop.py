@@ -480,7 +480,8 @@ def test_workflow_scripts_end_to_end(tmp_path, settings, ledger):
                     check_grad=t("gradient_checks_scipy"), activations=f("activations"))
     _run_script("scratch_components", _sm(output=comp_out, params={"settings": s["components"]},
                                           log=[str(logs / "comp.log")]))
-    data_out = dict(split=str(R / "data" / "digits_binary.npz"), stats=str(R / "data" / "digits_binary.stats.json"))
+    data_out = dict(split=str(R / "data" / "digits_binary.npz"), stats=str(R / "data" / "digits_binary.stats.json"),
+                    samples=f("digits_samples"))
     _run_script("scratch_digits_data", _sm(output=data_out, params={"settings": s["digits"]},
                                            log=[str(logs / "data.log")]))
     plans = digits.run_plans(s["digits"])
@@ -511,7 +512,8 @@ def test_workflow_scripts_end_to_end(tmp_path, settings, ledger):
         params={"numbers": numbers, "claims": claims, "tolerances": {}, "runs": ["epochs10", "lr1e-2"]},
         log=[str(logs / "cmp.log")]))
 
-    for p in list(gd_out.values()) + list(comp_out.values()) + [t("digits_final"), t("reproduction"), t("claims")]:
+    for p in list(gd_out.values()) + list(comp_out.values()) + [t("digits_final"), t("reproduction"), t("claims"),
+                                                                     data_out["samples"]]:
         assert Path(p).stat().st_size > 0, p
     table = pd.read_csv(t("reproduction"))
     assert list(table.columns)[:5] == ["id", "section", "where", "quantity", "epoch"]

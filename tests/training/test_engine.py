@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+from dlrepro.data.prepare import save_prepared
 from dlrepro.training.run import train_run
 from dlrepro.training.trainer import METRIC_COLUMNS, Trainer
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DETERMINISTIC = [c for c in METRIC_COLUMNS if c != "seconds"]  # wall-clock is not
 
 
-def make_data(n_train=1200, n_test=300, seed=0, channels=1, size=28):
+def make_data(n_train=1200, n_test=300, seed=0, channels=1, size=28, dataset="kmnist"):
     g = torch.Generator().manual_seed(seed)
     protos = torch.rand(10, channels, size, size, generator=g) * 255
     y = torch.randint(0, 10, (n_train + n_test,), generator=g)
@@ -26,7 +27,7 @@ def make_data(n_train=1200, n_test=300, seed=0, channels=1, size=28):
     x = x.to(torch.uint8)
     return {"train_x": x[:n_train], "train_y": y[:n_train], "test_x": x[n_train:], "test_y": y[n_train:],
             "classes": [str(i) for i in range(10)], "mean": [0.4] * channels, "std": [0.3] * channels,
-            "synthetic": True, "dataset": "test", "source": "synthetic", "manifest_md5s": {}}
+            "synthetic": True, "dataset": dataset, "source": "synthetic", "manifest_md5s": {}}
 
 
 def settings(**over):
@@ -41,7 +42,7 @@ def settings(**over):
 @pytest.fixture
 def data_file(tmp_path):
     p = tmp_path / "data.pt"
-    torch.save(make_data(), p)
+    save_prepared(make_data(), p)  # with its integrity record, as prepare_data writes it
     return p
 
 

@@ -7,6 +7,7 @@ import torch
 
 from dlrepro.outputs import figures, tables
 from dlrepro.config import ConfigError, resolve
+from dlrepro.data.prepare import save_prepared
 from dlrepro.training.run import train_run
 from dlrepro.training.trainer import METRIC_COLUMNS, STD_COLUMNS
 from dlrepro.training.replicates import ReplicaTrainer, SeedLoopTrainer, trainer_class
@@ -19,7 +20,7 @@ CURVES = ["train_loss", "train_acc", "val_loss", "val_acc"]
 @pytest.fixture
 def data_file(tmp_path):
     p = tmp_path / "data.pt"
-    torch.save(make_data(n_train=600, n_test=200), p)
+    save_prepared(make_data(n_train=600, n_test=200), p)
     return p
 
 
@@ -115,6 +116,9 @@ def test_strategy_follows_the_device(monkeypatch):
 @pytest.mark.parametrize("over,needle", [
     ({"schedule": {"name": "keras_step_plateau"}}, "keras_step_plateau"),
     ({"loop": {"record_batches": True}}, "record_batches"),
+    ({"loop": {"eval_batch_size": 64}}, "eval_batch_size"),
+    ({"loop": {"final_eval": True}}, "final_eval"),
+    ({"loop": {"final_eval_batch_sizes": {"test": 2048}}}, "final_eval_batch_sizes"),
 ])
 def test_config_refuses_what_replicates_cannot_share(base_config, over, needle):
     exp = base_config["studies"]["kmnist_tricks"]["experiments"]["debug"]

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from dlrepro.training.run import train_run
-from dlrepro.training.trainer import BATCH_MEAN_COLUMNS, METRIC_COLUMNS, Trainer, l2_penalty
+from dlrepro.training.trainer import BATCH_MEAN_COLUMNS, METRIC_COLUMNS, Trainer, evaluate, l2_penalty
 
 from test_engine import make_data, settings
 
@@ -93,6 +93,38 @@ def test_final_evaluation_pass_and_last_batch_loss(tmp_path):
     assert df["last_batch_loss"].notna().all() and (df["last_batch_loss"] > 0).all()
     plain, final2 = _run(tmp_path, settings(epochs=1), "plain")
     assert final2["final_eval"] is None and list(plain.columns) == METRIC_COLUMNS
+
+
+def test_final_evaluation_with_a_split_of_its_own_batch_size(tmp_path):
+    """loop.final_eval_batch_sizes: the test split in batches of 200 (250 samples: the last
+    batch of 50 weighs as much as the full one), train and validation in batches of 100
+    (seed 000: its test loader kept the default batch 2048, the others had 1024)."""
+    from dlrepro.training.trainer import evaluate_batch_means
+
+    s = settings(epochs=1, loop={"final_eval": True, "eval_batch_size": 100, "final_eval_batch_sizes": {"test": 200}},
+                 model_args={"arch": "plain"}, val_split={"size": 200, "seed": 1}, eval_test=True)
+    data = make_data(n_train=700, n_test=250)
+    tr = Trainer(s, data, CPU)
+    tr.run_epoch(0)
+    fe = tr.final_eval()
+    test = tr.splits["test"]
+    with torch.no_grad():
+        tr.model.eval()
+        accs = [(tr.model(tr.prep(test.x[i:i + 200])).argmax(1) == test.y[i:i + 200]).float().mean().item()
+                for i in (0, 200)]
+    assert fe["test_acc"] == pytest.approx(sum(accs) / 2)
+    assert fe["test_acc"] == pytest.approx(evaluate_batch_means(tr.model, test, tr.prep, tr.autocast, 200)[1])
+    for split in ("train", "val"):   # the others keep eval_batch_size
+        loss, acc = evaluate_batch_means(tr.model, tr.splits[split], tr.prep, tr.autocast, 100)
+        assert (fe[f"{split}_loss"], fe[f"{split}_acc"]) == pytest.approx((loss, acc))
+    # without eval_batch_size, a split not named is the per-sample mean over the whole split
+    s2 = {**s, "loop": {"final_eval": True, "final_eval_batch_sizes": {"test": 200}}}
+    tr2 = Trainer(s2, data, CPU)
+    tr2.run_epoch(0)
+    fe2 = tr2.final_eval()
+    assert fe2["test_acc"] == pytest.approx(evaluate_batch_means(tr2.model, test, tr2.prep, tr2.autocast, 200)[1])
+    val_loss, val_acc = evaluate(tr2.model, tr2.splits["val"], tr2.prep, tr2.autocast)
+    assert (fe2["val_loss"], fe2["val_acc"]) == pytest.approx((val_loss, val_acc))
 
 
 def test_plateau_callbacks_logged_lr_is_a_column(tmp_path):

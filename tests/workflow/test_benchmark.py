@@ -10,8 +10,14 @@ def test_engine_vs_seed_benchmark_quick():
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks/engine_vs_seed.py"), "--quick", "--threads", "1",
                         "--device", "cpu"], capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
-    table = [l for l in p.stdout.splitlines() if l.startswith("| ") and "x |" in l]
-    assert len(table) == 4, p.stdout
+    lines = [line for line in p.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    loops = [line for line in lines if "seed " in line or "MLP" in line or "CNN" in line or "ResNet" in line]
+    main = [line for line in loops if line.count("|") == 10]
+    assert len(main) == 4, p.stdout                              # one row per case: times, ratio, GFLOP/s
+    assert all("%" in line.split("|")[-2] for line in main)      # the share of the measured peak
+    switches = [line for line in lines if line.count("|") == 6 and ("bf16" in line or "fp32" in line)]
+    assert len(switches) >= 2 * 3, p.stdout                       # conv nets: fp32, bf16, channels_last, both
+    assert "measured matmul peak: fp32" in p.stdout
     print(p.stdout)
 
 

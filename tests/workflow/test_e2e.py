@@ -121,7 +121,8 @@ def test_editing_a_printed_number_retrains_nothing(smoke_build):
         printed.write_text(text)
     rules = {r for r, _ in jobs}
     assert {"run_table", "reproduction", "report_page"} <= rules, rules
-    assert rules <= {"run_table", "overlay_figure", "reproduction", "report_page", "report_index", "all"}, rules
+    assert rules <= {"run_table", "overlay_figure", "reproduction", "report_page", "report_index", "report_site",
+                     "all"}, rules
     assert all(w.get("study", "kmnist_tricks") == "kmnist_tricks" for _, w in jobs), jobs
     assert planned_jobs(smoke_build) == []
 

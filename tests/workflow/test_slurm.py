@@ -15,6 +15,10 @@ end, also when a test fails. Tests:
   (d) a training job killed with scancel mid-training is resubmitted (profile
       `retries: 1`) and resumes from its checkpoint in R/.checkpoints/..., with the
       same metrics as an uninterrupted local run
+  (e) each training job asks for its own time limit (`sbatch -t` from the run's cost
+      estimate, dlrepro.training.cost), and small CPU runs go to Slurm bundled: one group
+      job (group-components) for several runs, each with its own outputs and log, equal
+      to a local build
 
 Run:  .venv/bin/pytest -m slurm -s tests/workflow/test_slurm.py     (root; ~4-5 min on 2 cores)
 The sbatch lines, timings and Snakemake logs go to logs/slurm-test/ (or
@@ -46,7 +50,8 @@ STOP = ROOT / "tests" / "workflow" / "slurm" / "stop.sh"
 OUT = Path(os.environ.get("DLREPRO_SLURM_TEST_OUT", ROOT / "logs" / "slurm-test"))
 NEEDED = ["munged", "slurmctld", "slurmd", "slurmdbd", "sbatch", "sinfo", "sacct", "mariadbd"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+# a job's Snakemake id is a number, a group job's a UUID
+SUBMITTED = re.compile(r"Job (\S+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 SBATCH = re.compile(r"^sbatch call: (sbatch .*)$", re.M)
 
 
@@ -431,8 +436,10 @@ def test_scancel_mid_training_resumes_from_checkpoint(slurm_cluster, pipeline_co
     if "ckpt_dir" not in (ROOT / "workflow_scripts" / "train.py").read_text():
         pytest.skip("the training engine does not write checkpoints yet (workflow_scripts/train.py has no ckpt_dir)")
     for name in ("long_local", "long_slurm"):
+        # group_below 0: a job of its own, not in a group of small runs (the test kills this one job)
         (d / f"{name}.yaml").write_text(
-            f"results: {name}\npresets:\n  smoke:\n    scale: {{epochs: {LONG_EPOCHS}}}\n")
+            f"results: {name}\npresets:\n  smoke:\n    scale: {{epochs: {LONG_EPOCHS}}}\n"
+            "cluster: {group_below: 0}\n")
     target = f"{LONG_RUN}/metrics.csv"
     # the uninterrupted reference, run locally beside the Slurm run
     local = slurm_cluster.snakemake(d, [f"long_local/smoke/{target}", "--cores", "1", "--nolock",
@@ -484,3 +491,107 @@ def test_scancel_mid_training_resumes_from_checkpoint(slurm_cluster, pipeline_co
                f"{slurm_cluster.timings['scancel-local']:.1f}s")
     _record("scancel.txt", summary + "\n")
     print(f"\n[slurm] {summary}")
+
+
+# ----------------------------------------------------------------------------- (e)
+# four small KMNIST MLP runs (CPU: grouped) and two CIFAR CNN runs (GPU requests: a job each)
+GROUPED_RUNS = ["kmnist_tricks/runs/debug/plain", "kmnist_tricks/runs/debug/drop",
+                "kmnist_tricks/runs/debug/bn", "kmnist_tricks/runs/debug/both"]
+OWN_RUNS = ["cifar_cnn/runs/p1/p1a_cnn", "cifar_cnn/runs/p2/p2a_resnet10"]
+# smoke runs take seconds: a large safety factor and a 1-minute floor make their estimates
+# differ by whole minutes; the KMNIST runs (CPU) are small, the CIFAR runs (GPU) never are
+COST = {"safety": 1000, "min_runtime": 1, "group_below": 1000}
+COST_CONFIG = ("presets:\n  smoke:\n    device: auto\n"
+               f"cluster: {{{', '.join(f'{k}: {v}' for k, v in COST.items())}}}\n")
+
+
+def _expected_requests(d: Path) -> dict:
+    """What the cost model asks for each run under COST_CONFIG (the rules' own computation)."""
+    from dlrepro.config import load_config, resolve
+    from dlrepro.training import cost
+
+    raw = load_config(d / "config.yaml")
+    smoke = {**raw["presets"]["smoke"], "device": "auto"}
+    raw = {**raw, "preset": "smoke", "presets": {**raw["presets"], "smoke": smoke},
+           "cluster": {**raw.get("cluster", {}), **COST}}
+    cfg = resolve(raw)
+    costs = cost.load_costs(d / cfg.cluster["costs"])
+    syn = cfg.data["synthetic"]
+    out = {}
+    for run in GROUPED_RUNS + OWN_RUNS:
+        r = cfg.runs[run.replace("/runs/", "/")]
+        device = "cpu" if cfg.studies[r.study].get("resources", {}).get("gpu") is False else "cuda"
+        est = cost.estimate(r.settings, costs, device, (syn["n_train"], syn["n_test"]))
+        out[run] = cost.job_request(est, cfg.cluster, costs.startup_s.get(device, costs.startup_s["cpu"]))
+    return out
+
+
+def test_runtime_per_job_and_small_runs_grouped(slurm_cluster, pipeline_copy):
+    d = pipeline_copy
+    (d / "cost_requests.yaml").write_text(COST_CONFIG)
+    prof = d / "profiles" / "slurm-test"
+    runs = GROUPED_RUNS + OWN_RUNS
+    local = slurm_cluster.snakemake(d, [f"group_local/smoke/{r}/metrics.csv" for r in runs]
+                                    + ["--cores", "1", "--nolock", "--workflow-profile", "none",
+                                       "--configfile", "cost_requests.yaml", "--config", "preset=smoke",
+                                       "results=group_local"], "group-local", background=True)
+    try:
+        rc, slog = slurm_cluster.snakemake(d, [f"group_slurm/smoke/{r}/metrics.csv" for r in runs]
+                                           + ["--workflow-profile", prof, "--verbose", "--configfile",
+                                              "cost_requests.yaml", "--config", "preset=smoke",
+                                              "results=group_slurm"], "group-slurm")
+    finally:
+        lrc, llog = slurm_cluster.finish(*local, "group-local", timeout=600)
+    assert lrc == 0, llog[-3000:]
+    assert rc == 0, slog[-3000:]
+    assert "Group job" not in llog, "a local run forms no group jobs"
+    expected = _expected_requests(d)
+    assert all(expected[r]["small"] for r in GROUPED_RUNS) and not any(expected[r]["small"] for r in OWN_RUNS)
+    sb = [c for c in SBATCH.findall(slog) if "rule_train" in c]
+    group = [c for c in sb if "group_train_small" in c]
+    own = {r: [c for c in sb if "rule_train_wildcards_" + r.replace("/runs/", "_").replace("/", "_") in c]
+           for r in OWN_RUNS}
+    # fewer submissions than runs: the four small runs went as ONE Slurm job
+    assert len(sb) == 1 + len(OWN_RUNS) < len(runs), sb
+    assert len(group) == 1 and all(len(v) == 1 for v in own.values()), (group, own)
+    assert all(f"run={r.split('/')[-1]}" in group[0] for r in GROUPED_RUNS), group[0]
+    # the time limits: each own job its own estimate; the group the runs that share it
+    t = {r: int(re.search(r" -t (\d+) ", v[0]).group(1)) for r, v in own.items()}
+    assert t == {r: expected[r]["runtime"] for r in OWN_RUNS}, (t, expected)
+    assert len(set(t.values())) == len(OWN_RUNS), f"the time limits do not differ: {t}"
+    t_group = int(re.search(r" -t (\d+) ", group[0]).group(1))
+    small = sorted((expected[r]["runtime"] for r in GROUPED_RUNS), reverse=True)
+    # 2 side by side (profile cores: 2), so two after another: the longest of each pair
+    assert t_group == small[0] + small[2], (t_group, small)
+    assert "--cpus-per-task=2" in group[0] and "--gpus" not in group[0]
+    mems = [expected[r]["mem_mb"] for r in GROUPED_RUNS]     # two side by side: the sum of a pair
+    assert max(mems) < int(re.search(r" --mem (\d+) ", group[0]).group(1)) <= 2 * max(mems), (group[0], mems)
+    assert all(f"--mem {expected[r]['mem_mb']}" in own[r][0] for r in OWN_RUNS), own
+    # each grouped run: its own outputs and log, written inside the one Slurm job, and
+    # equal to the local build's
+    jobs = set()
+    for run in runs:
+        s_dir, l_dir = d / "group_slurm/smoke" / run, d / "group_local/smoke" / run
+        assert _metrics(s_dir / "metrics.csv") == _metrics(l_dir / "metrics.csv"), run
+        fs, fl = _final(s_dir / "final.json"), _final(l_dir / "final.json")
+        assert fs["settings_hash"] == fl["settings_hash"] and fs["test"] == fl["test"], run
+        log = (d / "group_slurm/smoke/logs" / run.replace("/runs/", "/train/")).with_suffix(".log")
+        assert "done: status" in log.read_text(), log
+        if run in GROUPED_RUNS:
+            jobs.add(fs["provenance"]["slurm_job_id"])
+    (group_job,) = jobs
+    states = {r[0]: r[1] for r in slurm_cluster.sacct("-j", group_job, "-o", "JobIDRaw,State")}
+    assert states == {group_job: "COMPLETED"}, states
+    # one run of the group redone alone: only its job is planned again
+    (d / "group_slurm/smoke" / GROUPED_RUNS[1] / "metrics.csv").unlink()
+    p = subprocess.run(SNAKEMAKE + [f"group_slurm/smoke/{r}/metrics.csv" for r in runs]
+                       + ["-n", "--workflow-profile", "none", "--configfile", "cost_requests.yaml",
+                          "--config", "preset=smoke", "results=group_slurm"],
+                       cwd=d, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    planned = re.findall(r"wildcards: (study=\S+, experiment=\S+, run=\S+)", p.stdout)
+    assert planned == ["study=kmnist_tricks, experiment=debug, run=drop"], planned
+    _record("sbatch_grouped.txt", f"# the group of {len(GROUPED_RUNS)} small runs\n{group[0]}\n\n"
+            + "".join(f"# {r}\n{c[0]}\n\n" for r, c in own.items()))
+    print(f"\n[slurm] {len(runs)} runs in {len(sb)} training submissions; -t: group {t_group}, "
+          + ", ".join(f"{r.split('/')[-1]} {v}" for r, v in t.items()))

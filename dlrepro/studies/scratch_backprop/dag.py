@@ -23,6 +23,7 @@ FIGURES = {
     "gd_f_along_path": ("scratch_gd", "1.1 gradient descent"),
     "gd_step_grid_heatmap": ("scratch_gd", "1.1 gradient descent"),
     "activations": ("scratch_components", "1.2-1.4 components"),
+    "digits_samples": ("scratch_digits_data", "1.6 digits runs"),
 }
 
 

@@ -88,6 +88,19 @@ def plot_gd_heatmap(grid: np.ndarray, step_sizes, steps_list, vmax: float | None
     return fig
 
 
+def plot_digit_strip(images: np.ndarray, labels: np.ndarray, n: int = 10):
+    """The write-up's section 1.6 preview: the first n 8x8 digits side by side
+    (``plt.imshow(np.hstack([...]), cmap='gray')``), their digit classes below."""
+    plotting.style()
+    fig, ax = plt.subplots(figsize=(10, 2.2))
+    ax.imshow(np.hstack([images[i].reshape(8, 8) for i in range(n)]), cmap="gray")
+    ax.set_xticks([8 * i + 3.5 for i in range(n)], [str(int(v)) for v in labels[:n]])
+    ax.set_yticks([])
+    ax.tick_params(length=0)
+    ax.set_title(f"The first {n} images of scikit-learn's digits (class below each)", fontsize=10)
+    return fig
+
+
 def plot_activations(low: float = -10.0, high: float = 10.0, n: int = 100):
     """The write-up's 2x2 figure: sigmoid, ReLU and their gradients (1.2(g))."""
     plotting.style()

@@ -100,9 +100,15 @@ def components_stage(settings: dict, out: dict, log: Log = _nolog) -> dict:
 
 # ----------------------------------------------------------------------------- 1.6 data
 def data_stage(settings: dict, out: dict, log: Log = _nolog) -> dict:
-    """Binary digits, standardised and split. ``out`` keys: split (NPZ), stats (JSON)."""
+    """Binary digits, standardised and split. ``out`` keys: split (NPZ), stats (JSON),
+    samples (PNG: the write-up's strip of the first ten images)."""
+    import sklearn.datasets
+
     x, y, stats = digits.prepare_digits(settings["positive_below"], settings["train_prop"],
                                         settings["split_seed"])
+    if out.get("samples"):
+        raw = sklearn.datasets.load_digits()
+        save_figure(plots.plot_digit_strip(raw["data"], raw["target"]), out["samples"])
     digits.save_split(out["split"], x, y)
     stats = dict(stats, synthetic=False, source="sklearn.datasets.load_digits", provenance=_provenance())
     write_json(out["stats"], stats)

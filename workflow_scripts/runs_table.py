@@ -1,0 +1,10 @@
+"""Every torch run of the build in one tidy table (rule `runs_table`): dlrepro.outputs.runs_table."""
+from dlrepro.ioutil import write_csv
+from dlrepro.logutil import job_log
+from dlrepro.outputs.runs_table import runs_table
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+with job_log(sm) as log:
+    table = runs_table(list(sm.input.finals))
+    write_csv(sm.output[0], table)
+    log(f"{len(table)} runs, {len(table.columns)} columns")
