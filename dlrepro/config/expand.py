@@ -297,6 +297,10 @@ def replicates_problem(s: dict) -> str | None:
                 "sweep `seed` in a grid instead")
     if s.get("compile"):
         return "replicates: `compile` is not supported together with replicates"
+    aug = s.get("augment") or {}
+    if aug.get("repeat_layout", "batch") != "batch" or aug.get("cutout_draw", "step") != "step":
+        return ("replicates: augment.repeat_layout 'spread' and augment.cutout_draw 'once' (a write-up's "
+                "pre-built M-fold training set) are single-run options; sweep `seed` in a grid instead")
     for opt in ("eval_batch_size", "final_eval", "final_eval_batch_sizes"):
         if s.get("loop", {}).get(opt):
             return (f"replicates: loop.{opt} (a write-up's batch-mean or after-training evaluation) is computed "

@@ -58,12 +58,16 @@ def decimals_of(text: str) -> int:
 
 
 def half_unit(text: str, fmt: str) -> float:
-    """Half a unit of the last digit the write-up printed (the rounding it applied)."""
+    """Half a unit of the last digit the write-up printed (the rounding it applied);
+    ``sN``: of the N-th significant digit (``"800"`` of a rounded "800K" with ``s2``: 5)."""
     if fmt == "int":
         return 0.5
     m = re.fullmatch(r"f(\d+)", fmt or "")
     if m:
         return 0.5 * 10.0 ** -int(m.group(1))
+    m = re.fullmatch(r"s(\d+)", fmt or "")
+    if m and float(text) != 0:
+        return 0.5 * 10.0 ** (math.floor(math.log10(abs(float(text)))) - int(m.group(1)) + 1)
     return 0.5 * 10.0 ** -decimals_of(text)
 
 

@@ -10,16 +10,30 @@ arithmetic, masks or one batched ``grid_sample``.
 Random-number order inside :func:`apply` is fixed (shift -> hflip -> cutout, each
 drawing its vectors in the order documented there), so a seeded generator gives
 identical batches run to run.
+
+Batch augmentation (a run's ``augment`` keys beyond :data:`APPLY_ORDER`, read by the
+trainer): ``repeat`` (M copies of every sample), ``repeat_layout`` (``batch``: the M
+copies of an image sit side by side in one step's batch of B x M; ``spread``: the M x N
+copies form one training set that the epoch's shuffle spreads, B x M per step, as
+Keras's ``fit(shuffle=True)`` on a pre-built M-fold array) and ``cutout_draw``
+(``step``: a fresh mask at every use; ``once``: each copy's mask is drawn once before
+training, :func:`cutout_centres`, and reused every epoch, as a data set built by
+applying the mask M times up front).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["random_shift", "translate", "random_hflip", "hflip", "cutout", "cutout_mask",
-           "repeat_batch", "resize", "apply", "APPLY_ORDER"]
+__all__ = ["random_shift", "translate", "random_hflip", "hflip", "cutout", "cutout_mask", "cutout_centres",
+           "mask_from_centres", "repeat_batch", "resize", "apply", "APPLY_ORDER", "BATCH_AUG_KEYS",
+           "REPEAT_LAYOUTS", "CUTOUT_DRAWS"]
 
 APPLY_ORDER = ("shift", "hflip", "cutout")
+#: keys of a run's ``augment`` the trainer reads (batch augmentation), not :func:`apply`
+BATCH_AUG_KEYS = ("repeat", "repeat_layout", "cutout_draw")
+REPEAT_LAYOUTS = ("batch", "spread")
+CUTOUT_DRAWS = ("step", "once")
 
 
 def _check(x: torch.Tensor) -> None:
@@ -95,8 +109,21 @@ def cutout_mask(n: int, h: int, w: int, size: int, gen: torch.Generator,
     ``size`` (theirs is ``size - 1``).
     """
     device = device if device is not None else gen.device
-    cy = _randint(h, n, gen, device)
-    cx = _randint(w, n, gen, device)
+    cy, cx = cutout_centres(n, h, w, gen, device)
+    return mask_from_centres(cy, cx, h, w, size)
+
+
+def cutout_centres(n: int, h: int, w: int, gen: torch.Generator, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The square centres of :func:`cutout_mask`: N rows uniform in ``[0, H)``, then N
+    columns uniform in ``[0, W)`` (int64 vectors on ``device``). Drawn once for a whole
+    M-fold training set, they are the static masks of ``augment.cutout_draw: once``."""
+    device = device if device is not None else gen.device
+    return _randint(h, n, gen, device), _randint(w, n, gen, device)
+
+
+def mask_from_centres(cy: torch.Tensor, cx: torch.Tensor, h: int, w: int, size: int) -> torch.Tensor:
+    """Bool mask [N, H, W] of the clipped squares of side ``size`` around the given centres."""
+    device = cy.device
     y1 = cy - size // 2
     x1 = cx - size // 2
     rows = torch.arange(h, device=device)
@@ -106,17 +133,26 @@ def cutout_mask(n: int, h: int, w: int, size: int, gen: torch.Generator,
     return in_y[:, :, None] & in_x[:, None, :]
 
 
-def cutout(x: torch.Tensor, size: int, gen: torch.Generator, value: float = 0.0) -> torch.Tensor:
+def cutout(x: torch.Tensor, size: int, gen: torch.Generator, value: float = 0.0,
+           centres: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """One square of side ``size`` set to ``value`` (0) per image, all channels, see :func:`cutout_mask`.
 
     The zero is in whatever space ``x`` is in (after normalisation it is the mean colour,
-    as in DeVries & Taylor, who cut out after normalising).
+    as in DeVries & Taylor, who cut out after normalising). ``centres`` (one (row, column)
+    per image, e.g. drawn once by :func:`cutout_centres`) replaces the draw: ``gen`` is
+    then not used.
     """
     _check(x)
     if not size:
         return x
     n, _, h, w = x.shape
-    m = cutout_mask(n, h, w, int(size), gen, x.device)
+    if centres is None:
+        m = cutout_mask(n, h, w, int(size), gen, x.device)
+    else:
+        cy, cx = (c.to(x.device) for c in centres)
+        if len(cy) != n or len(cx) != n:
+            raise ValueError(f"cutout: {len(cy)} centres for {n} images")
+        m = mask_from_centres(cy, cx, h, w, int(size))
     return x.masked_fill(m[:, None], value)
 
 
@@ -145,13 +181,15 @@ def resize(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
-def apply(x: torch.Tensor, spec: dict | None, gen: torch.Generator) -> torch.Tensor:
+def apply(x: torch.Tensor, spec: dict | None, gen: torch.Generator,
+          cutout_centres: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Apply ``spec`` (e.g. ``{hflip: true, shift: 0.1, cutout: 12}``) in ``APPLY_ORDER``.
 
     Order: shift, then horizontal flip (Keras ``ImageDataGenerator.random_transform``
     applies the affine transform before the flip), then cutout (after the standard
     augmentation, as DeVries & Taylor).  Keys: ``shift`` (float fraction, 0/None = off),
     ``hflip`` (bool), ``cutout`` (int side, 0/None = off).  Unknown keys are an error.
+    ``cutout_centres``: the images' static square centres (``augment.cutout_draw: once``).
     """
     if not spec:
         return x
@@ -163,5 +201,5 @@ def apply(x: torch.Tensor, spec: dict | None, gen: torch.Generator) -> torch.Ten
     if spec.get("hflip"):
         x = random_hflip(x, gen)
     if spec.get("cutout"):
-        x = cutout(x, int(spec["cutout"]), gen)
+        x = cutout(x, int(spec["cutout"]), gen, centres=cutout_centres)
     return x

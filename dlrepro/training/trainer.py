@@ -225,6 +225,8 @@ class Trainer:
         self.schedule = run_schedule(s, self.base_lr, self.steps_per_epoch, lr_bounds)
         self.shuffle_gen = torch.Generator().manual_seed(s["seed"])
         self.aug_gen = torch.Generator(device=device).manual_seed(s["seed"] + 1)
+        self.repeat, self.layout, self.static_centres = _batch_augmentation(s, self.splits["train"], self.prep,
+                                                                          self.aug_gen)
         self.step = 0
         self.batches: list[dict] = []
         self.columns = self._columns()
@@ -274,26 +276,44 @@ class Trainer:
             g["lr"] = lr
         return lr
 
-    def _augment(self, x: torch.Tensor, y: torch.Tensor):
+    def _augment(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor | None = None):
+        """Augment one (micro-)batch. ``ids``: the copies' ids in the M x N training set
+        (copy k of image i is k N + i; with ``repeat_layout: batch`` the images' indices,
+        their M copies added here): they pick the static masks of ``cutout_draw: once``."""
         spec = self.s.get("augment")
         if not spec:
             return x, y
-        if spec.get("repeat", 1) > 1:
-            x, y = augment.repeat_batch(x, y, spec["repeat"])
-        return augment.apply(x, {k: v for k, v in spec.items() if k != "repeat"}, self.aug_gen), y
+        m = spec.get("repeat", 1)
+        if m > 1 and self.layout == "batch":
+            x, y = augment.repeat_batch(x, y, m)
+            if ids is not None:
+                n = len(self.splits["train"])
+                ids = (ids[:, None] + torch.arange(m, device=ids.device) * n).flatten()
+        centres = None
+        if self.static_centres is not None:
+            if ids is None:
+                raise ValueError("augment.cutout_draw 'once' needs the copies' ids")
+            centres = tuple(c[ids.to(c.device)] for c in self.static_centres)
+        spec = {k: v for k, v in spec.items() if k in augment.APPLY_ORDER}
+        return augment.apply(x, spec, self.aug_gen, cutout_centres=centres), y
 
     def train_epoch(self, epoch: int) -> dict:
         s, train = self.s, self.splits["train"]
         self.model.train()
         bs, micro = s["batch_size"], s.get("micro_batch") or s["batch_size"]
-        perm = torch.randperm(len(train), generator=self.shuffle_gen).to(self.device)
+        n = len(train)
+        if self.layout == "spread":  # the M x N copies are one training set: B x M of them per step
+            bs, micro = bs * self.repeat, micro * self.repeat
+            perm = torch.randperm(n * self.repeat, generator=self.shuffle_gen).to(self.device)
+        else:
+            perm = torch.randperm(n, generator=self.shuffle_gen).to(self.device)
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
         acc_sum = torch.zeros((), device=self.device, dtype=torch.float64)  # sum of per-batch accuracies
         batch_loss = torch.zeros((), device=self.device)
         seen, n_batches, lr = 0, 0, self.opt.param_groups[0]["lr"]
         explode = self.loop["stop_on_loss_explosion"]
-        for start in range(0, len(train), bs):
+        for start in range(0, len(perm), bs):
             idx = perm[start:start + bs]
             lr = self._set_lr(epoch)
             self.opt.zero_grad(set_to_none=True)
@@ -302,7 +322,8 @@ class Trainer:
             batch_seen = 0
             for m0 in range(0, len(idx), micro):  # gradient accumulation over micro-batches
                 mi = idx[m0:m0 + micro]
-                x, y = self._augment(self.prep(train.x[mi]), train.y[mi])
+                img = mi % n if self.layout == "spread" else mi  # spread: copy ids -> their images
+                x, y = self._augment(self.prep(train.x[img]), train.y[img], mi)
                 with self.autocast():
                     out = self.net(x)
                 loss = F.cross_entropy(out.float(), y)
@@ -457,6 +478,31 @@ class Trainer:
         return self.model.state_dict()
 
 
+def _batch_augmentation(s: dict, train: Split, prep: Preprocess, gen: torch.Generator):
+    """(M, repeat_layout, static centres) of a run's ``augment`` (see
+    :mod:`dlrepro.training.augment`): with ``cutout_draw: once`` every one of the M x N
+    copies gets its square centre here, before training, from the augmentation generator
+    (a resumed run draws the same ones again, then restores the generator's state)."""
+    spec = s.get("augment") or {}
+    unknown = set(spec) - set(augment.APPLY_ORDER) - set(augment.BATCH_AUG_KEYS)
+    if unknown:
+        raise ValueError(f"unknown augmentation keys {sorted(unknown)}; known: "
+                         f"{list(augment.APPLY_ORDER + augment.BATCH_AUG_KEYS)}")
+    m, layout, draw = int(spec.get("repeat", 1)), spec.get("repeat_layout", "batch"), spec.get("cutout_draw", "step")
+    if layout not in augment.REPEAT_LAYOUTS:
+        raise ValueError(f"augment.repeat_layout must be one of {augment.REPEAT_LAYOUTS}, got {layout!r}")
+    if draw not in augment.CUTOUT_DRAWS:
+        raise ValueError(f"augment.cutout_draw must be one of {augment.CUTOUT_DRAWS}, got {draw!r}")
+    if draw == "once" and not spec.get("cutout"):
+        raise ValueError("augment.cutout_draw 'once' needs augment.cutout")
+    if draw == "once" and (spec.get("shift") or spec.get("hflip")):
+        raise ValueError("augment.cutout_draw 'once' fixes the copies before training: it does not combine "
+                         "with shift/hflip (redrawn every step)")
+    centres = None
+    if draw == "once":
+        h, w = prep(train.x[:1]).shape[-2:]
+        centres = augment.cutout_centres(len(train) * m, h, w, gen, train.x.device)
+    return m, layout, centres
 
 
 def diverged(rows: list[dict]) -> bool:
