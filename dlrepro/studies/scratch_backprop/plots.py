@@ -16,10 +16,12 @@ def plot_gd_contour(results: dict[str, GDResult], global_min: dict | None = None
                     n: int = 50, levels: int = 50):
     """The write-up's contour plot of f (``contourf`` with 50 levels on a 50x50 grid) with the
     path of every gradient-descent run."""
+    import seaborn  # noqa: F401  (registers the "rocket" colormap, seaborn's default)
+
     plotting.style()
     fig, ax = plt.subplots(figsize=(8, 6))
     xx, yy, zz = contour_grid(lim, n)
-    cs = ax.contourf(xx, yy, zz, levels)
+    cs = ax.contourf(xx, yy, zz, levels, cmap="rocket")
     ax.contour(xx, yy, zz, levels, alpha=0.2, colors="black", linestyles="solid")
     fig.colorbar(cs, ax=ax, label="f(x, y)")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
