@@ -5,6 +5,9 @@
 (b) no-op rerun: `snakemake --cores 2 --config preset=smoke` in a project where the smoke
     preset is already built; the output must say that nothing was done;
 (c) `snakemake -n` of the smoke preset in that built project;
+(d) with a build or --breakdown: the smoke DAG per rule: jobs, median and total job wall
+    time (each job's benchmark file), and the start-up floor of the rule's script (a fresh
+    interpreter running only the script's imports), as a share of the median job;
 then a breakdown of one start-up: interpreter, Snakemake's import, Snakemake reading
 config.yaml, the project imports that rules/*.smk make, and the config resolution of
 rules/common.smk (the rest of a no-op is Snakemake parsing the rules, building the DAG
@@ -13,6 +16,7 @@ and checking outputs).
     python benchmarks/snakemake_overhead.py --built /tmp/smokebuild   # a built smoke copy
     python benchmarks/snakemake_overhead.py --build                   # build one first (10-20 min)
     python benchmarks/snakemake_overhead.py --built DIR --repeat 1    # quick (the test)
+    python benchmarks/snakemake_overhead.py --built DIR --breakdown   # + the per-rule table
 
 Prints markdown tables (min and median of --repeat runs); asserts nothing about speed.
 """
@@ -86,12 +90,70 @@ def copy_project(src: Path, dest: Path) -> Path:
     return dest
 
 
+def job_benchmarks(built: Path) -> dict[str, list[Path]]:
+    """Rule -> the benchmark files of its jobs, from a forced dry run of the built project."""
+    _, p = timed([SNAKEMAKE, "-n", "--forceall", *SMOKE], built)
+    rules: dict[str, list[Path]] = {}
+    rule = None
+    for line in p.stdout.splitlines():
+        m = re.match(r"(?:local)?rule (\w+):$", line.strip())
+        if m:
+            rule = m.group(1)
+        elif line.strip().startswith("benchmark:") and rule:
+            rules.setdefault(rule, []).append(built / line.split(":", 1)[1].strip())
+    return rules
+
+
+def rule_scripts(project: Path) -> dict[str, Path]:
+    """Rule -> its workflow script (``script:`` in rules/*.smk, else workflow_scripts/<rule>.py)."""
+    found = {}
+    for f in sorted((project / "rules").glob("*.smk")):
+        chunks = re.split(r"^\s*(?:local)?rule (\w+):", f.read_text(), flags=re.M)
+        for rule, body in zip(chunks[1::2], chunks[2::2]):
+            m = re.search(r"\bscript:\s*\n\s+\"\.\./(workflow_scripts/\w+\.py)\"", body)
+            if m:
+                found[rule] = project / m.group(1)
+    return found
+
+
+def startup_floor(script: Path, cwd: Path, n: int = 3) -> float:
+    """Median wall time of a fresh interpreter running only the script's imports."""
+    imports = [l for l in script.read_text().splitlines() if re.match(r"(from|import) \w", l)]
+    code = "import sys; sys.path.insert(0, '.')\n" + "\n".join(imports)
+    return statistics.median(timed([sys.executable, "-c", code], cwd)[0] for _ in range(n))
+
+
+def breakdown(built: Path, project: Path) -> None:
+    rules = job_benchmarks(built)
+    scripts = rule_scripts(project)
+    print("\nThe smoke DAG per rule (job wall times from each job's benchmark file; start-up: a\n"
+          "fresh interpreter importing what the rule's script imports, median of 3)\n")
+    print("| rule | jobs | median job s | total job s | start-up s | start-up share |\n"
+          "| --- | ---: | ---: | ---: | ---: | ---: |")
+    total = 0.0
+    for rule, files in sorted(rules.items(), key=lambda kv: -len(kv[1])):
+        secs = [float(f.read_text().splitlines()[1].split("\t")[0]) for f in files if f.is_file()]
+        if not secs:
+            continue
+        total += sum(secs)
+        med = statistics.median(secs)
+        script = scripts.get(rule) or project / "workflow_scripts" / f"{rule}.py"
+        if script.is_file():
+            st = startup_floor(script, built)
+            start_cols = f"{st:.2f} | {min(st / med, 1.0):.0%}" if med > 0 else f"{st:.2f} | -"
+        else:
+            start_cols = "- | -"
+        print(f"| {rule} | {len(secs)} | {med:.2f} | {sum(secs):.0f} | {start_cols} |", flush=True)
+    print(f"\nall jobs: {total:.0f} s of job wall time (on 2 cores about half of it in wall time)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--project", type=Path, default=ROOT, help="project for the full-preset DAG build")
     ap.add_argument("--built", type=Path, help="a project where the smoke preset is built completely")
     ap.add_argument("--build", action="store_true", help="without --built: build the smoke preset in a temp copy")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--breakdown", action="store_true", help="the per-rule table (always after --build)")
     args = ap.parse_args()
 
     built = args.built
@@ -101,7 +163,7 @@ def main() -> None:
         built = copy_project(args.project, Path(tempfile.mkdtemp(prefix="smokebuild-")))
         print(f"building the smoke preset in {built} ...", flush=True)
         dt, _ = timed([SNAKEMAKE, *SMOKE], built)
-        print(f"built in {dt:.0f} s", flush=True)
+        print(f"smoke DAG built from nothing in {dt:.0f} s (wall)", flush=True)
 
     rows = [
         ("(a) DAG build, full preset", [SNAKEMAKE, "-n", "--quiet"], args.project, None),
@@ -128,6 +190,8 @@ def main() -> None:
     print(f"| config resolution (`dlrepro.config.resolve`, smoke) | {b['resolve']:.2f} |")
     print(f"\nproject imports: {'; '.join(b['imports'])}")
     print(f"heavy modules loaded by then: {', '.join(b['heavy']) or 'none'}")
+    if args.breakdown or args.built is None:
+        breakdown(built, args.project)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def test_overhead_benchmark_runs_and_the_rerun_does_nothing(smoke_build):
     p = subprocess.run([sys.executable, str(ROOT / "benchmarks/snakemake_overhead.py"),
-                        "--built", str(smoke_build), "--repeat", "1"],
+                        "--built", str(smoke_build), "--repeat", "1", "--breakdown"],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     out = p.stdout
@@ -20,3 +20,10 @@ def test_overhead_benchmark_runs_and_the_rerun_does_nothing(smoke_build):
     for row in ("| (a) DAG build, full preset |", "| (b) no-op rerun, built smoke |",
                 "| (c) dry run, built smoke |", "| config resolution"):
         assert row in out, out
+    # the per-rule table: one row per rule that ran, its jobs counted from the build
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in out.splitlines()
+            if line.startswith("| ") and len(line.split("|")) == 8}
+    trained = len(list((smoke_build / "results/smoke/benchmarks").glob("*/train/*/*.tsv")))
+    assert trained > 0 and int(rows["train"][0]) == trained, out
+    for rule in ("run_curves", "overlay_figure", "prepare_data", "reproduction", "report_page"):
+        assert rule in rows and float(rows[rule][1]) > 0, (rule, out)
