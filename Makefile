@@ -32,7 +32,7 @@ report: setup
 	$(SNAKEMAKE) --cores $(CORES) --config preset=smoke --report results/smoke-report.zip
 
 test: setup system-deps
-	$(VENV)/bin/pytest -q -rs
+	$(VENV)/bin/pytest -q -rs --durations=30
 
 # snakemake --lint, and the Snakefile and rules/ formatted by snakefmt (pinned).
 lint: setup
