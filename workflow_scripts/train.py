@@ -1,14 +1,12 @@
 """Train one run (rule `train`): reads snakemake.input/output/params, calls the engine."""
-from pathlib import Path
-
-from dlrepro.config import resolve
+from dlrepro.config import resolved_device
 from dlrepro.logutil import job_log
 from dlrepro.training.run import train_run
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with job_log(sm) as log:
     # where to train (preset-resolved) is not a run parameter: it comes from the config
-    device = resolve(sm.config, root=Path(sm.scriptdir).parent).device
+    device = resolved_device(sm.config)
     train_run(
         sm.params.settings,
         data_path=sm.input.data,

@@ -13,7 +13,7 @@ Imported at every Snakemake start: it imports yaml and jsonschema only.
 """
 from dlrepro.config.expand import (METRIC_DEPENDENT_SCHEDULES, RUN_NAME_RE, Resolved, Run, canonical,
                                    expand_study, fmt_value, get_dotted, replicates_problem, resolve,
-                                   settings_hash, study_scale, undot)
+                                   resolved_device, settings_hash, study_scale, undot)
 from dlrepro.config.load import (ConfigError, deep_merge, file_of, load_config, load_study, load_yaml,
                                  merged_config)
 from dlrepro.config.validate import SCHEMA_PATH, SCHEMAS_DIR, schema, validate
@@ -21,6 +21,6 @@ from dlrepro.config.validate import SCHEMA_PATH, SCHEMAS_DIR, schema, validate
 __all__ = [
     "ConfigError", "METRIC_DEPENDENT_SCHEDULES", "RUN_NAME_RE", "Resolved", "Run", "SCHEMA_PATH", "SCHEMAS_DIR",
     "canonical", "deep_merge", "expand_study", "file_of", "fmt_value", "get_dotted", "load_config",
-    "load_study", "load_yaml", "merged_config", "replicates_problem", "resolve", "schema", "settings_hash",
-    "study_scale", "undot", "validate",
+    "load_study", "load_yaml", "merged_config", "replicates_problem", "resolve", "resolved_device", "schema",
+    "settings_hash", "study_scale", "undot", "validate",
 ]

@@ -258,6 +258,16 @@ def resolve(raw: dict, root: str | Path | None = None) -> Resolved:
                     ledgers=ledgers, cluster=deep_merge(CLUSTER_DEFAULTS, cfg.get("cluster") or {}))
 
 
+def resolved_device(raw: dict) -> str:
+    """``resolve(raw).device`` without validating the config and expanding every run.
+
+    A training job needs only this one value of the build's config; the full resolution
+    (about 1 s of the job's start-up) already ran, on the same config, when Snakemake
+    built the DAG. ``tests/config/test_config.py`` checks the two agree for every preset."""
+    preset = raw.get("preset", "full")
+    return ((raw.get("presets") or {}).get(preset) or {}).get("device", raw.get("device", "auto"))
+
+
 def _ledger(sname: str, study: dict, runs: dict[str, Run], locate=None) -> dict:
     """A study's ledger, validated, expanded and checked against its runs and outputs."""
     from dlrepro.config import ledger

@@ -343,3 +343,18 @@ def test_a_mapping_built_in_memory_names_no_file(base_config):
     with pytest.raises(ConfigError) as exc:
         resolve(raw)
     assert "  studies.kmnist_tricks.defaults.optimizer.lr: -1.0" in str(exc.value)
+
+
+@pytest.mark.parametrize("device", [None, "cpu", "cuda"])
+@pytest.mark.parametrize("preset", ["full", "fast", "smoke", None])
+def test_a_training_job_reads_the_device_the_resolution_gives(base_config, preset, device):
+    """rule train's job reads only the device (resolved_device); it must be what resolve()
+    gives for every preset, with and without a device given on the command line."""
+    from dlrepro.config import resolved_device
+
+    raw = copy.deepcopy(base_config)
+    if preset is not None:
+        raw["preset"] = preset
+    if device is not None:
+        raw["device"] = device
+    assert resolved_device(raw) == resolve(raw).device
