@@ -1,6 +1,6 @@
 # The write-ups as a browsable static site, built from figure/table outputs only.
-#   {RESULTS}/report/index.html          the write-ups, with verdict counts (rule report_index,
-#   {RESULTS}/report/static/*            which also writes the CSS/JS every page links),
+#   {RESULTS}/report/index.html          the write-ups, with verdict counts (rule report_index)
+#   {RESULTS}/report/static/*            the CSS/JS every page links (rule report_static)
 #   {RESULTS}/report/{study}.html        one page per write-up (rule report_page), with
 #   {RESULTS}/report/{study}/...         copies of the study's figures and tables, and
 #   {RESULTS}/report/{study}.summary.js  the counts the index shows (read by the browser)
@@ -11,7 +11,8 @@
 # A page depends only on its own study's outputs, the runs' final.json (devices), the
 # benchmark files of the jobs that made them (compute time), the site's library files and
 # its small config slice (params), so editing one figure rebuilds that figure and its page;
-# the index has no file inputs but the site's library files.
+# the index has no file inputs but the site's library files, and no page depends on the
+# index (a new count of printed numbers rebuilds the index only).
 from dlrepro.site.params import index_params, page_params
 
 
@@ -47,12 +48,31 @@ rule report_page:
         "../workflow_scripts/build_report_page.py"
 
 
+rule report_static:
+    input:
+        code=library_dir("site"),
+    output:
+        REPORT_STATIC,
+    log:
+        f"{RESULTS}/logs/report/static.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report/static.tsv"
+    localrule: True
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../workflow_scripts/report_static.py"
+
+
 rule report_index:
     input:
         code=library_dir("site"),
     output:
         html=f"{REPORT_DIR}/index.html",
-        static=REPORT_STATIC,
     log:
         f"{RESULTS}/logs/report/index.log",
     benchmark:
@@ -103,6 +123,7 @@ rule report_site:
     (its entry opens index.html): a mirror of the report folder (hard links), screenshots left out."""
     input:
         pages=list(REPORT_PAGES.values()),
+        static=REPORT_STATIC,
         assets=[f"{REPORT_DIR}/{s}" for s in REPORT_STUDIES],
     output:
         report(

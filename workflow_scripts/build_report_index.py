@@ -1,4 +1,4 @@
-"""The index of the report site (rule `report_index`): dlrepro.site.build.build_index (and the static CSS/JS)."""
+"""The index of the report site (rule `report_index`): dlrepro.site.build.build_index."""
 from dlrepro.logutil import job_log
 from dlrepro.site.build import build_index
 

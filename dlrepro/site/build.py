@@ -17,7 +17,7 @@ from dlrepro.site import views
 from dlrepro.site.formatting import slug
 from dlrepro.site.params import output_id, output_kind
 from dlrepro.reproduction.verdicts import counts as verdict_counts
-from dlrepro.site.render import render, write_static
+from dlrepro.site.render import render
 
 #: the study's reproduction and claims tables (dlrepro.reproduction), shown in their own section
 LEDGER_TABLES = ("tables/reproduction", "tables/claims")
@@ -133,10 +133,9 @@ def build_page(params: dict, output_paths: list[str], finals: list[str], benchma
 
 
 def build_index(params: dict, html_path: str, log=print) -> None:
-    """The index, and the static files every page links (``static/``): the verdict counts
-    are read in the browser from the pages' summary scripts, so a page rebuild never
-    rebuilds the index."""
-    write_static(Path(html_path).parent)
+    """The index: the verdict counts are read in the browser from the pages' summary
+    scripts, so a page rebuild never rebuilds the index. The static files it links are
+    :func:`dlrepro.site.render.write_static` (rule ``report_static``)."""
     write_text(html_path, render(
         "index.html", title="dlrepro: the write-ups", preset=params.get("preset"),
         data_source=params.get("data_source"), synthetic=bool(params.get("synthetic")),
