@@ -159,6 +159,10 @@ def _apply_scale(settings: dict, scale: dict | None) -> dict:
         s["train_subset"] = min(s.get("train_subset") or scale["train_subset"], scale["train_subset"])
     if "eval_subset" in scale:
         s["eval_subset"] = min(s.get("eval_subset") or scale["eval_subset"], scale["eval_subset"])
+    repeat = int((s.get("augment") or {}).get("repeat", 1))
+    if "train_images" in scale and repeat > 1:
+        # batch augmentation: M copies of each image; the epoch keeps about train_images images
+        s["train_subset"] = max(1, min(s.get("train_subset") or 10**9, scale["train_images"] // repeat))
     if s.get("val_split"):
         # keep a validation split that a scaled-down synthetic train set can hold
         s["val_split"] = {**s["val_split"], "size": min(s["val_split"]["size"], scale.get("eval_subset", 10**9))}

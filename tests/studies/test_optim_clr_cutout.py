@@ -140,8 +140,14 @@ def test_smoke_preset_caps_every_run():
     raw["preset"] = "smoke"
     runs = resolve(raw).study_runs(STUDY)
     assert len(runs) == 53
-    assert all(r.settings["epochs"] <= 2 and r.settings["train_subset"] == 128 and r.settings["eval_subset"] == 128
-               for r in runs)   # the study's smoke_scale tightens the preset's 512 / 256
+    # the study's smoke_scale tightens the preset's 512 / 256; a batch-augmentation run with
+    # M copies keeps 128 // M originals (train_images: 128), so each smoke epoch sees 128 images
+    for r in runs:
+        m = r.settings.get("augment", {}).get("repeat", 1)
+        assert r.settings["epochs"] <= 2 and r.settings["eval_subset"] == 128, r.key
+        assert r.settings["train_subset"] == 128 // m and r.settings["train_subset"] * m == 128, r.key
+    assert sorted(r.settings["augment"]["repeat"] for r in runs if "augment" in r.settings
+                  and r.settings["augment"].get("repeat", 1) > 1) == [2, 2, 2, 4, 4, 4, 8, 8, 8, 16, 16, 16]
     others = [r for r in resolve(raw).runs.values() if r.study != STUDY]
     assert others and all(r.settings["train_subset"] <= 512 for r in others)
     assert any(r.settings["train_subset"] == 512 for r in others)      # not theirs
@@ -155,6 +161,19 @@ def test_study_scale():
     assert study_scale({"smoke_scale": {"train_subset": 128, "eval_subset": 999}},
                        {"epochs": 2, "train_subset": 512, "eval_subset": 256}) == {
         "epochs": 2, "train_subset": 128, "eval_subset": 256}
+
+
+def test_train_images_caps_only_batch_augmentation_and_only_when_scaled(cfg):
+    from dlrepro.config.expand import _apply_scale
+
+    run = {"epochs": 20, "augment": {"repeat": 16, "cutout": 12}}
+    assert _apply_scale(run, {"train_images": 128})["train_subset"] == 8
+    assert _apply_scale(run, {"train_subset": 4, "train_images": 128})["train_subset"] == 4    # the smaller
+    assert _apply_scale({**run, "augment": {"repeat": 256}}, {"train_images": 128})["train_subset"] == 1
+    assert "train_subset" not in _apply_scale({"epochs": 20}, {"train_images": 128})        # no repeat
+    assert "train_subset" not in _apply_scale(run, None)                                     # full preset
+    assert all(r.settings.get("train_subset") is None for r in cfg.study_runs(STUDY)
+               if r.experiment.startswith("p4_bataug"))                                      # full: 50,000
 
 
 def test_analysis_runs_must_exist(cfg):
