@@ -33,6 +33,20 @@ include: "rules/scratch_backprop.smk"
 include: "rules/report.smk"
 
 
+# A local build runs its Python jobs in one warm job server (config `jobserver`): each job
+# forks from a process that has imported torch and pandas already (dlrepro/jobserver.py).
+onstart:
+    jobserver.start(config.get("jobserver", "auto"), local=workflow.local_exec)
+
+
+onsuccess:
+    jobserver.stop()
+
+
+onerror:
+    jobserver.stop()
+
+
 rule all:
     default_target: True
     input:

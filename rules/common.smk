@@ -12,6 +12,7 @@ from snakemake.utils import update_config
 include: "config.smk"  # PROJECT, the package on sys.path / PYTHONPATH, config files read strictly
 
 
+from dlrepro import jobserver
 from dlrepro.config import ConfigError, resolve
 from dlrepro.config.command_line import coerce, environment_problems
 from dlrepro.config.ledger import claim_operands, printed_by_run

@@ -1,4 +1,7 @@
 """A computed figure or table (rule `analysis`): dlrepro.outputs.analyses.run_analysis."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.outputs.analyses import run_analysis, run_files_by_key
 

@@ -1,4 +1,7 @@
 """One write-up's page of the report site (rule `report_page`): dlrepro.site.build.build_page."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.site.build import build_page
 

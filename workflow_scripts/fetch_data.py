@@ -1,4 +1,7 @@
 """Fetch one dataset's raw files and write its manifest (rule `fetch_data`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from pathlib import Path
 
 from dlrepro.data.errors import DataError

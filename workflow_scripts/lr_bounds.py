@@ -1,4 +1,7 @@
 """lr_min / lr_max from an LR range test run (rule `lr_bounds`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 import json
 
 from dlrepro.ioutil import write_json

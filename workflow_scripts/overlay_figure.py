@@ -1,5 +1,8 @@
 """One figure of several runs (rule `overlay_figure`): a metric per epoch (kind overlay),
 or a final metric against a setting (kind final_vs_setting)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.outputs.figures import final_vs_setting, overlay
 

@@ -1,4 +1,7 @@
 """Decode one dataset's raw files into compact uint8 tensors (rule `prepare_data`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 
 from dlrepro.data.prepare import prepare
 from dlrepro.logutil import job_log

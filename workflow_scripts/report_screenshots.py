@@ -1,4 +1,7 @@
 """Check every report page in headless Chromium and screenshot it (rule `report_screenshots`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 import os
 
 from dlrepro.ioutil import write_json

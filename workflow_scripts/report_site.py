@@ -1,5 +1,8 @@
 """The report site as one directory output (rule `report_site`), so that `snakemake --report`
 packs it: a mirror of the site's folder without its screenshots."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.ioutil import mirror_tree
 from dlrepro.logutil import job_log
 

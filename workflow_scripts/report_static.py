@@ -1,4 +1,7 @@
 """The CSS/JS every page of the report site links (rule `report_static`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from pathlib import Path
 
 from dlrepro.logutil import job_log

@@ -1,4 +1,7 @@
 """A study's reproduction and claims tables (rule `reproduction`): dlrepro.reproduction."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.ioutil import write_csv
 from dlrepro.logutil import job_log
 from dlrepro.reproduction.compare import claims_table, reproduction_table, summary

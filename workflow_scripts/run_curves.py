@@ -1,4 +1,7 @@
 """Learning curves of one run (rule `run_curves`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.outputs.figures import run_curves
 

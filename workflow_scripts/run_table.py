@@ -1,4 +1,7 @@
 """A table of run results next to the write-up's numbers (rule `run_table`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.ioutil import write_csv
 from dlrepro.logutil import job_log
 from dlrepro.outputs.tables import run_table

@@ -1,4 +1,7 @@
 """Every torch run of the build in one tidy table (rule `runs_table`): dlrepro.outputs.runs_table."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.ioutil import write_csv
 from dlrepro.logutil import job_log
 from dlrepro.outputs.runs_table import runs_table

@@ -1,5 +1,8 @@
 """scratch_backprop: every number the write-up printed next to ours, and its claims (rule
 `scratch_comparison`), through the one comparison of dlrepro.reproduction."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.reproduction.compare import summary
 from dlrepro.studies.scratch_backprop.stages import comparison_stage

@@ -1,4 +1,7 @@
 """scratch_backprop 1.2-1.4: printed values, gradient checks, activation figure (rule `scratch_components`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.studies.scratch_backprop.stages import components_stage
 

@@ -1,4 +1,7 @@
 """scratch_backprop 1.6: final train/test loss and accuracy of every run (rule `scratch_digits_final`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.studies.scratch_backprop.stages import digits_final_stage
 

@@ -1,4 +1,7 @@
 """scratch_backprop 1.6: one digits run, checkpointed per epoch (rule `scratch_digits_run`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.studies.scratch_backprop.stages import digits_run_stage
 

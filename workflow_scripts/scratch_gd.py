@@ -1,4 +1,7 @@
 """scratch_backprop 1.1: gradient descent runs, global minimum, step-size grid (rule `scratch_gd`)."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.logutil import job_log
 from dlrepro.studies.scratch_backprop.stages import gd_stage
 

@@ -1,4 +1,7 @@
 """Train one run (rule `train`): reads snakemake.input/output/params, calls the engine."""
+from dlrepro.jobserver import run_warm
+
+run_warm(globals())  # in a local build, the warm job server runs this script (dlrepro/jobserver.py)
 from dlrepro.config import resolved_device
 from dlrepro.logutil import job_log
 from dlrepro.training.run import train_run
