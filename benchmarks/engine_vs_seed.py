@@ -176,6 +176,8 @@ def main() -> None:
     ap.add_argument("--accuracy-epochs", type=int, default=3, help="epochs of the fidelity check")
     ap.add_argument("--switch-samples", type=int, default=None, help="samples per epoch of the switch rows")
     ap.add_argument("--no-switches", action="store_true", help="skip the bf16 / channels_last / compile rows")
+    ap.add_argument("--cases", nargs="+", default=None, metavar="TEXT",
+                    help="only the cases whose label contains one of these (e.g. ResNet)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers of the seed-style loop")
@@ -198,11 +200,14 @@ def main() -> None:
     rows, switch_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         manifests = {}
-        for ds in dict.fromkeys(c[1] for c in CASES):
+        for ds in dict.fromkeys(c[1] for c in CASES
+                                if not args.cases or any(t.lower() in c[0].lower() for t in args.cases)):
             D.fetch(ds, "synthetic", root=tmp, synthetic={"n_train": n, "n_test": 1000, "seed": 0})
             manifests[ds] = D.manifest_path(ds, "synthetic", tmp)
             D.prepare(ds, manifests[ds], f"{tmp}/{ds}.pt")
         for case in CASES:
+            if args.cases and not any(t.lower() in case[0].lower() for t in args.cases):
+                continue
             if args.quick and case[2] == "resnet_v1":
                 case = case[:3] + ({"depth": 20},) + case[4:]
             prepared = D.load_prepared(f"{tmp}/{case[1]}.pt", dev)

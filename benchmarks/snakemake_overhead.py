@@ -6,15 +6,17 @@
     preset is already built; the output must say that nothing was done;
 (c) `snakemake -n` of the smoke preset in that built project;
 (d) with a build or --breakdown: the smoke DAG per rule: jobs, median and total job wall
-    time (each job's benchmark file), and the start-up floor of the rule's script (a fresh
-    interpreter running only the script's imports), as a share of the median job;
+    time (each job's benchmark file), and the start-up floor of the rule's script without
+    the job server (a fresh interpreter running only the script's imports), as a share of
+    the median job (with the job server, a job forks from a process that has them);
 then a breakdown of one start-up: interpreter, Snakemake's import, Snakemake reading
 config.yaml, the project imports that rules/*.smk make, and the config resolution of
 rules/common.smk (the rest of a no-op is Snakemake parsing the rules, building the DAG
 and checking outputs).
 
     python benchmarks/snakemake_overhead.py --built /tmp/smokebuild   # a built smoke copy
-    python benchmarks/snakemake_overhead.py --build                   # build one first (10-20 min)
+    python benchmarks/snakemake_overhead.py --build                   # build one first (5-10 min)
+    python benchmarks/snakemake_overhead.py --build --jobserver off   # each job in a fresh Python
     python benchmarks/snakemake_overhead.py --built DIR --repeat 1    # quick (the test)
     python benchmarks/snakemake_overhead.py --built DIR --breakdown   # + the per-rule table
 
@@ -126,8 +128,9 @@ def startup_floor(script: Path, cwd: Path, n: int = 3) -> float:
 def breakdown(built: Path, project: Path) -> None:
     rules = job_benchmarks(built)
     scripts = rule_scripts(project)
-    print("\nThe smoke DAG per rule (job wall times from each job's benchmark file; start-up: a\n"
-          "fresh interpreter importing what the rule's script imports, median of 3)\n")
+    print("\nThe smoke DAG per rule (job wall times from each job's benchmark file; start-up: what\n"
+          "a job pays without the job server, a fresh interpreter importing what the rule's script\n"
+          "imports, median of 3)\n")
     print("| rule | jobs | median job s | total job s | start-up s | start-up share |\n"
           "| --- | ---: | ---: | ---: | ---: | ---: |")
     total = 0.0
@@ -144,7 +147,29 @@ def breakdown(built: Path, project: Path) -> None:
         else:
             start_cols = "- | -"
         print(f"| {rule} | {len(secs)} | {med:.2f} | {sum(secs):.0f} | {start_cols} |", flush=True)
-    print(f"\nall jobs: {total:.0f} s of job wall time (on 2 cores about half of it in wall time)")
+    print(f"\nall jobs: {total:.0f} s of job wall time")
+
+
+def compare_jobserver(project: Path, rounds: int, studies: list[str] | None) -> None:
+    """The same smoke build from nothing, with the job server and without, interleaved."""
+    extra = [f"studies=[{', '.join(studies)}]"] if studies else []
+    times: dict[str, list[float]] = {"auto": [], "off": []}
+    jobs = None
+    for r in range(rounds):
+        for mode in times:
+            work = copy_project(project, Path(tempfile.mkdtemp(prefix=f"smoke-{mode}-")))
+            dt, p = timed([SNAKEMAKE, *SMOKE, f"jobserver={mode}", *extra], work)
+            jobs = re.findall(r"(\d+) of (\d+) steps \(100%\) done", p.stdout + p.stderr) or jobs
+            times[mode].append(dt)
+            print(f"round {r + 1}: jobserver={mode}: {dt:.0f} s", flush=True)
+            shutil.rmtree(work, ignore_errors=True)
+    n = jobs[-1][1] if jobs else "?"
+    print(f"\nsmoke build from nothing ({'studies ' + ', '.join(studies) if studies else 'all studies'}, "
+          f"{n} jobs, --cores 2), {rounds} interleaved round(s)\n")
+    print("| jobserver | min s | median s |\n| --- | ---: | ---: |")
+    for mode, t in times.items():
+        print(f"| {mode} | {min(t):.0f} | {statistics.median(t):.0f} |")
+    print(f"\nratio off / auto (medians): {statistics.median(times['off']) / statistics.median(times['auto']):.2f}x")
 
 
 def main() -> None:
@@ -154,16 +179,24 @@ def main() -> None:
     ap.add_argument("--build", action="store_true", help="without --built: build the smoke preset in a temp copy")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--breakdown", action="store_true", help="the per-rule table (always after --build)")
+    ap.add_argument("--compare-jobserver", type=int, default=0, metavar="ROUNDS",
+                    help="only: build from nothing with jobserver=auto and =off, interleaved, ROUNDS times")
+    ap.add_argument("--studies", nargs="+", default=None, help="with --compare-jobserver: these studies only")
+    ap.add_argument("--jobserver", choices=["auto", "off"], default="auto",
+                    help="the build's config `jobserver` (off: every job in a fresh Python)")
     args = ap.parse_args()
 
+    if args.compare_jobserver:
+        compare_jobserver(args.project, args.compare_jobserver, args.studies)
+        return
     built = args.built
     if built is None:
         if not args.build:
             ap.error("give --built DIR (a built smoke project) or --build")
         built = copy_project(args.project, Path(tempfile.mkdtemp(prefix="smokebuild-")))
         print(f"building the smoke preset in {built} ...", flush=True)
-        dt, _ = timed([SNAKEMAKE, *SMOKE], built)
-        print(f"smoke DAG built from nothing in {dt:.0f} s (wall)", flush=True)
+        dt, _ = timed([SNAKEMAKE, *SMOKE, f"jobserver={args.jobserver}"], built)
+        print(f"smoke DAG built from nothing in {dt:.0f} s (wall; jobserver={args.jobserver})", flush=True)
 
     rows = [
         ("(a) DAG build, full preset", [SNAKEMAKE, "-n", "--quiet"], args.project, None),
