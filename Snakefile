@@ -36,7 +36,7 @@ include: "rules/report.smk"
 # A local build runs its Python jobs in one warm job server (config `jobserver`): each job
 # forks from a process that has imported torch and pandas already (dlrepro/jobserver.py).
 onstart:
-    jobserver.start(config.get("jobserver", "auto"), local=workflow.local_exec)
+    jobserver.start(config.get("jobserver", "auto"), local=workflow.local_exec and not workflow.touch)
 
 
 onsuccess:
