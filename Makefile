@@ -31,8 +31,11 @@ full: setup
 report: setup
 	$(SNAKEMAKE) --cores $(CORES) --config preset=smoke --report results/smoke-report.zip
 
+# The suite on TEST_WORKERS pytest-xdist workers (tests/conftest.py keeps the tests that share
+# a fixture on one worker: the smoke build, the Slurm cluster, a module's); 0: one process.
+TEST_WORKERS ?= 2
 test: setup system-deps
-	$(VENV)/bin/pytest -q -rs --durations=30
+	$(VENV)/bin/pytest -q -rs --durations=30 -n $(TEST_WORKERS)
 
 # snakemake --lint, and the Snakefile and rules/ formatted by snakefmt (pinned).
 lint: setup

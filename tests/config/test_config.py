@@ -20,7 +20,12 @@ def _set(cfg, path, value):
     return cfg
 
 
-_DEL = object()
+class _Deleted:
+    def __repr__(self) -> str:  # a stable test id (xdist's workers compare their collections)
+        return "<deleted>"
+
+
+_DEL = _Deleted()
 D = ["studies", K, "defaults"]
 E = ["studies", K, "experiments"]
 

@@ -141,11 +141,11 @@ def test_smoke_preset_caps_every_run():
     runs = resolve(raw).study_runs(STUDY)
     assert len(runs) == 53
     # the study's smoke_scale tightens the preset's 512 / 256; a batch-augmentation run with
-    # M copies keeps 128 // M originals (train_images: 128), so each smoke epoch sees 128 images
+    # M copies keeps 64 // M originals (train_images: 64), so each smoke epoch sees 64 images
     for r in runs:
         m = r.settings.get("augment", {}).get("repeat", 1)
-        assert r.settings["epochs"] <= 2 and r.settings["eval_subset"] == 128, r.key
-        assert r.settings["train_subset"] == 128 // m and r.settings["train_subset"] * m == 128, r.key
+        assert r.settings["epochs"] <= 2 and r.settings["eval_subset"] == 64, r.key
+        assert r.settings["train_subset"] == 64 // m and r.settings["train_subset"] * m == 64, r.key
     assert sorted(r.settings["augment"]["repeat"] for r in runs if "augment" in r.settings
                   and r.settings["augment"].get("repeat", 1) > 1) == [2, 2, 2, 4, 4, 4, 8, 8, 8, 16, 16, 16]
     others = [r for r in resolve(raw).runs.values() if r.study != STUDY]
