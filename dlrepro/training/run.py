@@ -154,6 +154,9 @@ def train_run(settings: dict, data_path: str, metrics_path: str, final_path: str
         "train_seconds": sum(r["seconds"] for r in rows), "wall_seconds": time.perf_counter() - t_start,
         "resumed_from_epoch": resumed_from, "provenance": provenance(dev, threads), "lr_bounds": lr_bounds,
     }
+    # the layout the convolutions ran in (channels_last unset: channels-last for a conv net on the CPU)
+    layout = any(getattr(getattr(m, "prep", None), "channels_last", False) for m in [tr, *getattr(tr, "members", [])])
+    final["provenance"]["memory_format"] = "channels_last" if layout else "contiguous"
     if tr.batches:
         final["batches"] = tr.batches
     if tr.n_rep > 1:

@@ -202,12 +202,14 @@ def test_torch_uses_exactly_the_jobs_threads(tmp_path, data_file):
 
 
 def test_channels_last_matches_the_default_layout():
-    """`channels_last: true` (a GPU speed switch for the CNNs) changes the memory layout only."""
+    """`channels_last: true` (a speed switch for the CNNs) changes the memory layout only."""
     data = make_data(n_train=96, n_test=32, channels=3, size=32)
     s = {"dataset": "cifar10", "model": "resnet_like", "model_args": {"variant": "batchnorm"},
          "optimizer": {"name": "sgd", "lr": 0.001}, "batch_size": 32, "epochs": 2, "seed": 0,
          "preprocess": {"scale": True, "normalize": "dataset"}}
-    a, b = Trainer(s, data, torch.device("cpu")), Trainer({**s, "channels_last": True}, data, torch.device("cpu"))
+    cpu = torch.device("cpu")
+    a, b = Trainer({**s, "channels_last": False}, data, cpu), Trainer({**s, "channels_last": True}, data, cpu)
+    assert not a.prep(data["train_x"][:4]).is_contiguous(memory_format=torch.channels_last)
     assert b.prep(data["train_x"][:4]).is_contiguous(memory_format=torch.channels_last)
     ra, rb = a.run_epoch(0)[0], b.run_epoch(0)[0]
     for k in ("train_loss", "val_loss", "val_acc"):  # convolutions sum in another order
@@ -224,3 +226,22 @@ def test_compile_switch_trains_the_same_model():
     for k in ("train_loss", "val_loss", "train_acc", "val_acc"):
         assert ra[k] == pytest.approx(rb[k], rel=1e-4, abs=1e-5)
     assert set(b.model_state()) == set(a.model_state())  # no "_orig_mod." prefixes
+
+
+def test_channels_last_unset_means_conv_nets_on_the_cpu():
+    """Unset, a conv net on the CPU trains channels-last (oneDNN's faster layout), an MLP
+    and a GPU run keep the default layout; set, the setting wins."""
+    from dlrepro.training.trainer import uses_channels_last
+
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten())
+    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 2))
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert uses_channels_last({}, conv, cpu) and uses_channels_last({"channels_last": None}, conv, cpu)
+    assert not uses_channels_last({}, mlp, cpu) and not uses_channels_last({}, conv, gpu)
+    assert not uses_channels_last({"channels_last": False}, conv, cpu)
+    assert uses_channels_last({"channels_last": True}, mlp, cpu) and uses_channels_last({"channels_last": True}, conv, gpu)
+    data = make_data(n_train=64, n_test=32, channels=3, size=32)
+    s = {"dataset": "cifar10", "model": "resnet_like", "model_args": {"variant": "batchnorm"},
+         "optimizer": {"name": "sgd", "lr": 0.001}, "batch_size": 32, "epochs": 1, "seed": 0,
+         "preprocess": {"scale": True, "normalize": "dataset"}}
+    assert Trainer(s, data, cpu).prep(data["train_x"][:4]).is_contiguous(memory_format=torch.channels_last)

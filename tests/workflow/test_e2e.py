@@ -38,6 +38,8 @@ def test_every_output_exists_and_is_well_formed(smoke_build):
         assert final["synthetic"] is True and final["status"] in ("ok", "diverged", "stopped_loss_explosion")
         assert len(pd.read_csv(d / "metrics.csv")) == final["epochs_completed"]
         assert final["provenance"]["torch_threads"] == 1  # the rule's threads: no oversubscription
+        mlp = run.settings["model"] in ("kmnist_mlp", "fashion_mlp", "keras_mlp", "fc_baseline")  # on the CPU:
+        assert final["provenance"]["memory_format"] == ("contiguous" if mlp else "channels_last"), run.key
     for study in cfg.studies:
         assert (R / study).is_dir(), study
     reps = [r for r in cfg.runs.values() if r.settings.get("replicates", 1) > 1]
