@@ -1,4 +1,4 @@
-"""Epoch time of the write-ups' loop style vs this project's engine, side by side in one
+"""Epoch time of the write-ups' loop style vs this project's engine, side by side in each
 process, repeated and interleaved; the compute floor; the speed switches of the conv nets.
 
 (a) seed-style: a torchvision dataset object with ToTensor/Normalize transforms and a
@@ -10,11 +10,18 @@ the engine in its own defaults (on the CPU a conv net trains channels-last, the 
 oneDNN's convolutions are faster in; the write-ups' loop keeps PyTorch's NCHW).
 Data: synthetic sets written in the real formats (IDX gzip / CIFAR pickles), so both read
 the same files. Each case: one warm-up epoch of each, then ``--repeats`` rounds A B A B
-...; the table gives the median and [min–max] of each time and of the per-round ratio.
+...; a round is as many consecutive epochs as last ``--min-time`` seconds (an MLP epoch of
+20 ms timed alone is mostly noise); the table gives the median and [min–max] of the
+seconds per epoch and of the per-round ratio.
 
 Compute floor: FLOPs per training sample (forward + backward, torch.utils.flop_counter)
 times samples over the median time = achieved GFLOP/s, and its share of the machine's
 dense fp32 peak measured in the same run (a matmul probe at the same thread count).
+
+Between processes the times vary more than within one (memory placement, the host's
+neighbours): ``--processes`` (default 3) runs the measurement in that many fresh processes,
+one after another, and pools their rounds, so the printed range takes in the spread
+between processes that a rerun meets too.
 
 Speed switches (conv nets): the engine in fp32 NCHW against bf16 autocast, channels_last, both,
 and torch.compile where it works, interleaved, each with the validation accuracy after a
@@ -29,6 +36,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -121,17 +130,21 @@ def compare_loops(case, prepared, manifest, dev, n, args, peak) -> dict:
     opt = torch_optimizer(opt_spec, model.parameters())
     seen = min(n, max_batches * bs)
     times = interleaved({"seed": lambda: seed_style_epoch(model, loader, opt, dev, max_batches),
-                         "engine": EngineEpochs(tr)}, dev, args.repeats)
+                         "engine": EngineEpochs(tr)}, dev, args.repeats, min_time=args.min_time)
     x = tr.prep(prepared["train_x"][:bs])
     flops = train_step_flops(copy.deepcopy(tr.model), x, prepared["train_y"][:bs])
     out = {"label": label, "bs": bs, "samples": seen, "seed": times["seed"], "engine": times["engine"],
            "flops": flops}
-    for k in ("seed", "engine"):
-        out[f"{k}_gflops"] = flops * seen / summary(times[k])[0] / 1e9
+    gflops = engine_gflops(out)
     print(f"  {label}: seed-style {fmt_range(times['seed'])} s, engine {fmt_range(times['engine'])} s, "
           f"{ratio_range(times['seed'], times['engine'])}; {flops / 1e9:.3f} GFLOP/sample, engine "
-          f"{out['engine_gflops']:.1f} GFLOP/s = {out['engine_gflops'] / peak:.0%} of the fp32 peak", flush=True)
+          f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%} of the fp32 peak", flush=True)
     return out
+
+
+def engine_gflops(row: dict) -> float:
+    """Training FLOPs per sample x samples per epoch over the engine's median epoch time."""
+    return row["flops"] * row["samples"] / summary(row["engine"])[0] / 1e9
 
 
 def short_run_accuracy(case, prepared, dev, n, switch: dict, epochs: int) -> float:
@@ -144,7 +157,7 @@ def short_run_accuracy(case, prepared, dev, n, switch: dict, epochs: int) -> flo
     return evaluate(tr.net, tr.splits["val"], tr.prep, tr.autocast)[1]
 
 
-def compare_switches(case, prepared, dev, n, args) -> list[tuple]:
+def compare_switches(case, prepared, dev, n, args) -> list[dict]:
     label, ds, model_name, margs, bs, opt_spec, _ = case
     samples = min(n, args.switch_samples or n)
     variants = {"fp32 (NCHW)": {"channels_last": False}}
@@ -159,22 +172,28 @@ def compare_switches(case, prepared, dev, n, args) -> list[tuple]:
             print(f"  {label}: {name} not available here: {type(e).__name__}: {str(e)[:160]}", flush=True)
     fns = {name: EngineEpochs(Trainer(engine_settings(ds, model_name, margs, bs, opt_spec, samples, **sw),
                                       prepared, dev)) for name, sw in variants.items()}
-    times = interleaved(fns, dev, args.switch_repeats)
+    times = interleaved(fns, dev, args.switch_repeats, min_time=args.min_time)
     acc = {name: short_run_accuracy(case, prepared, dev, samples, sw, args.accuracy_epochs)
            for name, sw in variants.items()}
     rows = []
     for name in variants:
-        rows.append((label, name, times[name], ratio_range(times["fp32 (NCHW)"], times[name]), acc[name]))
-        print(f"  {label} [{name}]: {fmt_range(times[name])} s, {rows[-1][3]} vs fp32, "
-              f"val acc after {args.accuracy_epochs} epochs {acc[name]:.4f}", flush=True)
+        rows.append({"label": label, "name": name, "times": times[name], "base": times["fp32 (NCHW)"],
+                     "acc": acc[name]})
+        print(f"  {label} [{name}]: {fmt_range(times[name])} s, {ratio_range(rows[-1]['base'], times[name])} "
+              f"vs fp32, val acc after {args.accuracy_epochs} epochs {acc[name]:.4f}", flush=True)
     return rows
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few batches per case (CI)")
     ap.add_argument("--samples", type=int, default=5000, help="training samples per epoch")
-    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds per case")
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds per case and process")
+    ap.add_argument("--min-time", type=float, default=1.0,
+                    help="seconds of consecutive epochs per timed round (short epochs are timed several at once)")
+    ap.add_argument("--processes", type=int, default=None,
+                    help="fresh processes, one after another, whose rounds are pooled (a process's own rounds "
+                         "vary less than processes do); default 3, 1 with --quick")
     ap.add_argument("--switch-repeats", type=int, default=3, help="interleaved rounds of the speed switches")
     ap.add_argument("--accuracy-epochs", type=int, default=3, help="epochs of the fidelity check")
     ap.add_argument("--switch-samples", type=int, default=None, help="samples per epoch of the switch rows")
@@ -184,22 +203,29 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers of the seed-style loop")
-    args = ap.parse_args()
+    ap.add_argument("--rounds-out", default=None, help=argparse.SUPPRESS)  # one process's raw rounds (JSON)
+    args = ap.parse_args(argv)
     if args.quick:   # bf16 without the CPU's bf16 instructions is emulated and slow: a few batches
-        args.repeats, args.switch_repeats, args.accuracy_epochs = 2, 1, 1
+        args.repeats, args.switch_repeats, args.accuracy_epochs, args.min_time = 2, 1, 1, 0.0
         args.switch_samples = args.switch_samples or 64
+    args.processes = args.processes or (1 if args.quick else 3)
+    return args
+
+
+def measure(args) -> dict:
+    """One process's measurements: the machine, the peak, every case's raw rounds."""
     set_threads(args.threads)
     dev = pick_device(args.device)
     n = 512 if args.quick else args.samples
     peak = matmul_peak_gflops(dev)
     peak_bf16 = matmul_peak_gflops(dev, torch.bfloat16)
     flags = cpu_flags()
-    print(f"device {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else cpu_name()}), "
-          f"threads {args.threads}, torch {torch.__version__}, {n} samples/epoch, {args.repeats} interleaved rounds, "
-          f"DataLoader workers {args.workers}")
-    print(f"measured matmul peak: fp32 {peak:.1f} GFLOP/s, bf16 {peak_bf16:.1f} GFLOP/s"
-          + (f"; CPU bf16 instructions: {', '.join(sorted(f for f in flags if 'bf16' in f or 'amx' in f)) or 'none'}"
-             if dev.type == "cpu" else ""))
+    machine = torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name()
+    print(f"device {dev} ({machine}), threads {args.threads}, torch {torch.__version__}, {n} samples/epoch, "
+          f"{args.repeats} interleaved rounds, DataLoader workers {args.workers}")
+    bf16 = (f"; CPU bf16 instructions: {', '.join(sorted(f for f in flags if 'bf16' in f or 'amx' in f)) or 'none'}"
+            if dev.type == "cpu" else "")
+    print(f"measured matmul peak: fp32 {peak:.1f} GFLOP/s, bf16 {peak_bf16:.1f} GFLOP/s{bf16}", flush=True)
     rows, switch_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
         manifests = {}
@@ -217,22 +243,71 @@ def main() -> None:
             rows.append(compare_loops(case, prepared, manifests[case[1]], dev, n, args, peak))
             if case[6] and not args.no_switches:
                 switch_rows += compare_switches(case, prepared, dev, n, args)
+    return {"device": f"{dev} ({machine})", "peaks": [peak], "peaks_bf16": [peak_bf16], "bf16": bf16,
+            "rows": rows, "switch_rows": switch_rows}
+
+
+def pooled(args) -> dict:
+    """``args.processes`` fresh processes, one after another, their rounds pooled row by row."""
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.processes):
+            out = Path(tmp) / f"{i}.json"
+            argv = [a for a in sys.argv[1:]] + ["--processes", "1", "--rounds-out", str(out)]
+            print(f"process {i + 1} of {args.processes}", flush=True)
+            subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv], check=True)
+            runs.append(json.loads(out.read_text()))
+    res = runs[0]
+    for r in runs[1:]:
+        for k in ("peaks", "peaks_bf16"):
+            res[k] += r[k]
+        for mine, theirs in zip(res["rows"], r["rows"]):
+            for k in ("seed", "engine"):
+                mine[k] += theirs[k]
+        for mine, theirs in zip(res["switch_rows"], r["switch_rows"]):
+            mine["times"] += theirs["times"]
+            mine["base"] += theirs["base"]
+            mine.setdefault("accs", [mine["acc"]]).append(theirs["acc"])
+    return res
+
+
+def report(res: dict, args) -> None:
+    peak = summary(res["peaks"])[0]
     print()
     print("| case | batch | samples | seed-style s/epoch | engine s/epoch | speed-up (seed / engine) "
           "| GFLOP/sample | engine GFLOP/s | share of fp32 peak |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in rows:
+    for r in res["rows"]:
+        g = engine_gflops(r)
         print(f"| {r['label']} | {r['bs']} | {r['samples']} | {fmt_range(r['seed'])} | {fmt_range(r['engine'])} "
-              f"| {ratio_range(r['seed'], r['engine'])} | {r['flops'] / 1e9:.4f} | {r['engine_gflops']:.1f} "
-              f"| {r['engine_gflops'] / peak:.0%} |")
-    if switch_rows:
+              f"| {ratio_range(r['seed'], r['engine'])} | {r['flops'] / 1e9:.4f} | {g:.1f} | {g / peak:.0%} |")
+    if res["switch_rows"]:
         print()
         print(f"| case | engine switch | s/epoch | speed-up vs fp32 | val acc after {args.accuracy_epochs} epochs |")
         print("| --- | --- | ---: | ---: | ---: |")
-        for label, name, t, ratio, acc in switch_rows:
-            print(f"| {label} | {name} | {fmt_range(t)} | {ratio} | {acc:.4f} |")
-    print(f"\nmedian [min–max] over {args.repeats} interleaved rounds (switches: {args.switch_repeats}); "
-          f"peak: fp32 matmul {peak:.1f} GFLOP/s on this machine, measured in this run")
+        for r in res["switch_rows"]:
+            accs = r.get("accs", [r["acc"]])
+            acc = f"{accs[0]:.4f}" if len(set(accs)) == 1 else " / ".join(f"{a:.4f}" for a in accs)
+            print(f"| {r['label']} | {r['name']} | {fmt_range(r['times'])} | {ratio_range(r['base'], r['times'])} "
+                  f"| {acc} |")
+    procs = len(res["peaks"])
+    print(f"\n{res['device']}, {args.threads} threads. Median [min–max] over {procs} process(es) x "
+          f"{args.repeats} interleaved rounds (switches: x {args.switch_repeats}), each round at least "
+          f"{args.min_time:g} s of epochs; fp32 matmul peak measured in each process: "
+          f"{', '.join(f'{p:.1f}' for p in res['peaks'])} GFLOP/s (the share uses their median, {peak:.1f}); "
+          f"bf16 {', '.join(f'{p:.1f}' for p in res['peaks_bf16'])} GFLOP/s{res['bf16']}")
+
+
+def main() -> None:
+    args = parse_args()
+    if args.processes > 1:
+        report(pooled(args), args)
+        return
+    res = measure(args)
+    if args.rounds_out:
+        Path(args.rounds_out).write_text(json.dumps(res))
+    else:
+        report(res, args)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ with median and range, the machine's measured matmul peak, FLOPs of a training s
 the CPU's name. They print figures; nothing here asserts a speed."""
 from __future__ import annotations
 
+import math
 import platform
 import statistics
 import time
@@ -26,16 +27,22 @@ def seconds(fn: Callable[[], object], device: torch.device) -> float:
 
 
 def interleaved(fns: dict[str, Callable[[], object]], device: torch.device, repeats: int,
-                warmup: int = 1) -> dict[str, list[float]]:
-    """Each function ``warmup`` times, then ``repeats`` rounds of one call each, in turn
-    (A B A B ...), so that a slow spell of a shared machine hits every variant alike."""
-    for fn in fns.values():
+                warmup: int = 1, min_time: float = 0.0) -> dict[str, list[float]]:
+    """Each function ``warmup`` times, then ``repeats`` rounds in turn (A B A B ...), so
+    that a slow spell of a shared machine hits every variant alike. A round of one
+    function is as many consecutive calls as make at least ``min_time`` seconds (counted
+    once, from one more timed call after the warm-up; at least one call), and gives the
+    seconds per call: a call of 20 ms timed alone is mostly timer and scheduler noise."""
+    calls: dict[str, int] = {}
+    for k, fn in fns.items():
         for _ in range(warmup):
             fn()
+        one = seconds(fn, device)
+        calls[k] = max(1, math.ceil(min_time / one)) if min_time > 0 and one > 0 else 1
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
-            times[k].append(seconds(fn, device))
+            times[k].append(seconds(lambda: [fn() for _ in range(calls[k])], device) / calls[k])
     return times
 
 

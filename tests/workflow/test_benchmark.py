@@ -22,6 +22,21 @@ def test_engine_vs_seed_benchmark_quick():
     print(p.stdout)
 
 
+def test_engine_vs_seed_pools_fresh_processes():
+    """--processes 2: two child processes, one after another, their rounds pooled into one
+    table (2 processes x 2 rounds per row); asserts no timing."""
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks/engine_vs_seed.py"), "--quick", "--processes", "2",
+                        "--cases", "Fashion", "--no-switches", "--threads", "1", "--device", "cpu"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.count("process 1 of 2") == 1 and p.stdout.count("process 2 of 2") == 1, p.stdout
+    assert p.stdout.count("measured matmul peak: fp32") == 2                   # one probe per process
+    rows = [line for line in p.stdout.splitlines() if line.startswith("| Fashion-MNIST")]
+    assert len(rows) == 1, p.stdout                                             # one pooled row
+    assert "over 2 process(es) x 2 interleaved rounds" in p.stdout
+    assert "fp32 matmul peak measured in each process:" in p.stdout
+
+
 def _budget_module():
     import importlib.util
 
@@ -81,3 +96,34 @@ def test_replicates_benchmark_quick():
     table = [l for l in p.stdout.splitlines() if l.startswith("| ") and l.endswith("x |")]
     assert len(table) == 4, p.stdout
     print(p.stdout)
+
+
+def test_interleaved_rounds_time_several_short_calls():
+    """A round of a short function is several consecutive calls (at least min_time seconds)
+    and yields seconds per call; a slow function is called once per round. Counts calls,
+    asserts no speed."""
+    import time
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from timing import interleaved
+
+    calls = {"short": 0, "long": 0}
+
+    def short():
+        calls["short"] += 1
+        time.sleep(0.002)
+
+    def long():
+        calls["long"] += 1
+        time.sleep(0.06)
+
+    import torch
+
+    times = interleaved({"short": short, "long": long}, torch.device("cpu"), repeats=3, min_time=0.05)
+    assert calls["long"] == 1 + 1 + 3                   # warm-up, calibration, one call per round
+    assert calls["short"] > 1 + 1 + 3 * 2               # several calls per round
+    assert (calls["short"] - 2) % 3 == 0                # the same count in every round
+    assert all(len(v) == 3 for v in times.values())
+    assert max(times["short"]) < min(times["long"])     # per call, not per round
+    plain = interleaved({"short": short}, torch.device("cpu"), repeats=2)
+    assert len(plain["short"]) == 2
