@@ -253,7 +253,7 @@ def pooled(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.processes):
             out = Path(tmp) / f"{i}.json"
-            argv = [a for a in sys.argv[1:]] + ["--processes", "1", "--rounds-out", str(out)]
+            argv = sys.argv[1:] + ["--processes", "1", "--rounds-out", str(out)]
             print(f"process {i + 1} of {args.processes}", flush=True)
             subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv], check=True)
             runs.append(json.loads(out.read_text()))
